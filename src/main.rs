@@ -1,0 +1,12 @@
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    match pinns::run(std::env::args_os()) {
+        Ok(code) => code,
+        Err(err) => {
+            // CRI-O logs our combined output: one line, tagged, says it all.
+            eprintln!("[pinns:e] {err}");
+            ExitCode::from(err.exit_code())
+        }
+    }
+}

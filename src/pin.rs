@@ -1,0 +1,513 @@
+//! `pinns -d DIR -f NAME ...`: create (or take the caller's) namespaces, apply
+//! the pod's sysctls inside them, and bind-mount each onto
+//! `DIR/<type>ns/NAME`. All or nothing: every change is journalled in a
+//! [`Rollback`] that undoes itself unless the whole pin succeeded.
+
+use crate::error::{Error, PathContext, Result};
+use crate::idmap::IdMap;
+use crate::name::PinName;
+use crate::ns::NsKind;
+use crate::rollback::{Rollback, Undo};
+use crate::sys::process::{self, Channel, Forked};
+use crate::sys::{self, mountinfo};
+use crate::sysctl::{self, Sysctl, SysctlError};
+use nix::errno::Errno;
+use nix::sched::CloneFlags;
+use nix::sys::stat::SFlag;
+use nix::unistd::Pid;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::path::{Path, PathBuf};
+
+/// Where a pinned namespace comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// A namespace created by this call.
+    New,
+    /// The caller's own namespace (`--net=host`).
+    Host,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdMaps {
+    pub uid: IdMap,
+    pub gid: IdMap,
+}
+
+/// A validated pin request. Building one touches nothing.
+#[derive(Debug, Clone)]
+pub struct PinPlan {
+    pub dir: PathBuf,
+    pub name: PinName,
+    /// In creation order (the `NsKind` order), each kind at most once.
+    pub namespaces: Vec<(NsKind, Source)>,
+    pub sysctls: Vec<Sysctl>,
+    pub id_maps: Option<IdMaps>,
+}
+
+/// The raw request, as the command line gives it.
+#[derive(Debug, Default, Clone)]
+pub struct PinRequest<'a> {
+    pub dir: Option<&'a Path>,
+    pub name: Option<&'a str>,
+    pub namespaces: Vec<(NsKind, Source)>,
+    pub sysctls: &'a [String],
+    pub uid_mapping: Option<&'a str>,
+    pub gid_mapping: Option<&'a str>,
+}
+
+impl PinPlan {
+    /// Validates everything that can be checked without changing anything.
+    pub fn new(req: &PinRequest<'_>) -> Result<PinPlan> {
+        let dir = req
+            .dir
+            .ok_or_else(|| Error::Usage("missing --dir DIR (where to pin)".into()))?;
+        if dir.as_os_str().is_empty() {
+            return Err(Error::Usage("--dir is empty".into()));
+        }
+        let dir = std::path::absolute(dir).at("resolve", dir)?;
+        let name = req
+            .name
+            .ok_or_else(|| Error::Usage("missing --filename NAME (the pin name)".into()))?;
+        let name = PinName::parse(name)?;
+
+        let mut namespaces = req.namespaces.clone();
+        namespaces.sort_by_key(|(k, _)| *k);
+        namespaces.dedup_by_key(|(k, _)| *k);
+        if namespaces.is_empty() {
+            return Err(Error::Usage(
+                "no namespace to pin: give at least one of --net, --ipc, --uts, --user, --cgroup, --mnt".into(),
+            ));
+        }
+        if let Some((kind, _)) = namespaces
+            .iter()
+            .find(|(k, _)| !NsKind::pinnable().any(|p| p == *k))
+        {
+            return Err(Error::Usage(format!(
+                "the {kind} namespace cannot be pinned"
+            )));
+        }
+
+        let creates_user = namespaces.contains(&(NsKind::User, Source::New));
+        let id_maps = match (creates_user, req.uid_mapping, req.gid_mapping) {
+            (true, Some(uid), Some(gid)) => Some(IdMaps {
+                uid: IdMap::parse("uid", uid)?,
+                gid: IdMap::parse("gid", gid)?,
+            }),
+            (true, _, _) => return Err(Error::Usage(
+                "--user creates a user namespace and needs both --uid-mapping and --gid-mapping"
+                    .into(),
+            )),
+            (false, None, None) => None,
+            (false, _, _) => {
+                return Err(Error::Usage(
+                    "--uid-mapping/--gid-mapping given without --user creating a user namespace"
+                        .into(),
+                ))
+            }
+        };
+
+        let sysctls = sysctl::parse_all(req.sysctls)?;
+        for s in &sysctls {
+            if !namespaces.contains(&(s.namespace(), Source::New)) {
+                return Err(SysctlError::NamespaceNotCreated {
+                    key: s.key(),
+                    ns: s.namespace(),
+                }
+                .into());
+            }
+            s.check_exists()?;
+        }
+
+        Ok(PinPlan {
+            dir,
+            name,
+            namespaces,
+            sysctls,
+            id_maps,
+        })
+    }
+
+    fn creates(&self, kind: NsKind) -> bool {
+        self.namespaces.contains(&(kind, Source::New))
+    }
+
+    /// Flags of the new namespaces other than the user namespace.
+    fn unshare_flags(&self) -> CloneFlags {
+        self.namespaces
+            .iter()
+            .filter(|(k, s)| *s == Source::New && *k != NsKind::User)
+            .fold(CloneFlags::empty(), |acc, (k, _)| acc | k.clone_flag())
+    }
+
+    /// Where the pin of `kind` goes.
+    pub fn target(&self, kind: NsKind) -> PathBuf {
+        self.dir.join(kind.dir_name()).join(self.name.as_str())
+    }
+}
+
+/// Pins everything the plan asks for, or nothing.
+pub fn pin(plan: &PinPlan) -> Result<()> {
+    sys::refuse_setid()?;
+    preflight(plan)?;
+
+    let mut rollback = Rollback::default();
+    let dir = ensure_dir(&plan.dir, &mut rollback)?;
+    let type_dirs = plan
+        .namespaces
+        .iter()
+        .map(|(kind, _)| Ok((*kind, ensure_subdir(&dir, &plan.dir, *kind, &mut rollback)?)))
+        .collect::<Result<Vec<_>>>()?;
+    if plan.creates(NsKind::Mnt) {
+        prepare_mount_ns_dir(&plan.dir.join(NsKind::Mnt.dir_name()), &mut rollback)?;
+    }
+
+    let holder = NsHolder::create(plan)?;
+    {
+        // Serialises the check-then-mount of concurrent pins and cleanups in DIR.
+        let _lock = sys::lock_dir(dir, &plan.dir)?;
+        for (kind, type_dir) in &type_dirs {
+            attach(plan, *kind, type_dir.as_fd(), &holder, &mut rollback)?;
+        }
+    }
+    rollback.commit();
+    Ok(())
+}
+
+/// Read-only checks of the targets, so a refusal changes nothing at all.
+fn preflight(plan: &PinPlan) -> Result<()> {
+    match std::fs::metadata(&plan.dir) {
+        Ok(meta) if !meta.is_dir() => {
+            return Err(Error::Refused(format!(
+                "{} exists and is not a directory",
+                plan.dir.display()
+            )))
+        }
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e).at("stat", &plan.dir),
+    }
+    for (kind, _) in &plan.namespaces {
+        let sub = plan.dir.join(kind.dir_name());
+        match sys::open_dir_at(None, &sub) {
+            Ok(fd) => {
+                check_target(fd.as_fd(), plan, *kind)?;
+            }
+            Err(Errno::ENOENT) => {}
+            Err(e) => return Err(not_a_directory(&sub, e)),
+        }
+    }
+    Ok(())
+}
+
+fn not_a_directory(path: &Path, e: Errno) -> Error {
+    match e {
+        Errno::ELOOP | Errno::ENOTDIR => Error::Refused(format!(
+            "{} is not a directory (a symlink or a file); refusing to pin through it",
+            path.display()
+        )),
+        e => Error::path("open directory", path, e),
+    }
+}
+
+/// What is at a pin path before we mount on it.
+enum TargetState {
+    Absent,
+    /// An empty regular file, such as the one CRI-O pre-creates and chowns
+    /// for user-namespace pods: we mount on it and keep its owner.
+    EmptyFile(OwnedFd),
+}
+
+fn check_target(type_dir: BorrowedFd<'_>, plan: &PinPlan, kind: NsKind) -> Result<TargetState> {
+    let target = plan.target(kind);
+    let fd = match sys::open_path_at(type_dir, Path::new(plan.name.as_str())) {
+        Ok(fd) => fd,
+        Err(Errno::ENOENT) => return Ok(TargetState::Absent),
+        Err(e) => return Err(Error::path("open", target, e)),
+    };
+    let refuse = |why: &str| Err(Error::Refused(format!("{}: {why}", target.display())));
+    if sys::is_nsfs(fd.as_fd()).at("statfs", &target)? {
+        return refuse(
+            "a namespace is already pinned here; refusing to stack another (see `pinns cleanup`)",
+        );
+    }
+    let st = sys::stat_fd(fd.as_fd()).at("stat", &target)?;
+    let dir_st = sys::stat_fd(type_dir).at("stat", target.parent().unwrap_or(&target))?;
+    if SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT != SFlag::S_IFREG {
+        return refuse("exists and is not a regular file");
+    }
+    if st.st_dev != dir_st.st_dev {
+        return refuse("something else is mounted here");
+    }
+    if st.st_size != 0 {
+        return refuse("exists and is not empty");
+    }
+    Ok(TargetState::EmptyFile(fd))
+}
+
+/// Opens DIR, creating it and any missing parents (each recorded for undo).
+fn ensure_dir(dir: &Path, rollback: &mut Rollback) -> Result<OwnedFd> {
+    let missing: Vec<&Path> = dir.ancestors().take_while(|p| !p.exists()).collect();
+    for path in missing.into_iter().rev() {
+        match std::fs::create_dir(path) {
+            Ok(()) => rollback.push(Undo::RemoveDir(path.to_path_buf())),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(e).at("create directory", path),
+        }
+    }
+    // DIR itself may be reached through symlinks (/var/run -> /run); what is
+    // below it is opened without following any.
+    let fd = sys::open_dir_at(None, &dir.join(".")).map_err(|e| not_a_directory(dir, e))?;
+    Ok(fd)
+}
+
+fn ensure_subdir(
+    dir: &OwnedFd,
+    dir_path: &Path,
+    kind: NsKind,
+    rollback: &mut Rollback,
+) -> Result<OwnedFd> {
+    let name = PathBuf::from(kind.dir_name());
+    let path = dir_path.join(&name);
+    match sys::mkdir_at(Some(dir.as_fd()), &name) {
+        Ok(()) => rollback.push(Undo::RemoveDir(path.clone())),
+        Err(Errno::EEXIST) => {}
+        Err(e) => return Err(Error::path("create directory", path, e)),
+    }
+    sys::open_dir_at(Some(dir.as_fd()), &name).map_err(|e| not_a_directory(&path, e))
+}
+
+/// The kernel refuses to pin a mount namespace on a mount that propagates
+/// into it; `DIR/mntns` becomes an unbindable mount of its own first.
+fn prepare_mount_ns_dir(path: &Path, rollback: &mut Rollback) -> Result<()> {
+    let real = std::fs::canonicalize(path).at("resolve", path)?;
+    let mounts = mountinfo::read_own().at("read", "/proc/self/mountinfo")?;
+    match mountinfo::find(&mounts, &real) {
+        Some(m) if m.is_unbindable() => return Ok(()),
+        Some(_) => {}
+        None => {
+            sys::self_bind(&real)?;
+            rollback.push(Undo::UnmountSelfBind(real.clone()));
+        }
+    }
+    sys::make_unbindable(&real)
+}
+
+fn attach(
+    plan: &PinPlan,
+    kind: NsKind,
+    type_dir: BorrowedFd<'_>,
+    holder: &NsHolder,
+    rollback: &mut Rollback,
+) -> Result<()> {
+    let target = plan.target(kind);
+    let name = Path::new(plan.name.as_str());
+    let fd = match check_target(type_dir, plan, kind)? {
+        TargetState::EmptyFile(fd) => fd,
+        TargetState::Absent => {
+            let fd = sys::create_new_file_at(type_dir, name).at("create pin file", &target)?;
+            rollback.push(Undo::RemoveFile(target.clone()));
+            fd
+        }
+    };
+    sys::bind_mount(&holder.ns_path(kind), fd.as_fd(), &target)?;
+    rollback.push(Undo::Detach(target));
+    Ok(())
+}
+
+/// The process whose namespaces get pinned: pinns itself, or a helper child
+/// when a user or mount namespace is created (a user namespace needs its maps
+/// written from outside; a new mount namespace must not be the one in which
+/// we mount the pins). The helper is killed and reaped on drop.
+enum NsHolder {
+    Caller,
+    Helper { pid: Pid, channel: Channel },
+}
+
+const MSG_USERNS: &[u8] = b"userns";
+const MSG_MAPPED: &[u8] = b"mapped";
+const MSG_READY: &[u8] = b"ready";
+const MSG_ERROR: &[u8] = b"error:";
+
+impl NsHolder {
+    fn create(plan: &PinPlan) -> Result<NsHolder> {
+        if plan.creates(NsKind::User) || plan.creates(NsKind::Mnt) {
+            return Self::spawn_helper(plan);
+        }
+        let flags = plan.unshare_flags();
+        if !flags.is_empty() {
+            sys::unshare(flags)?;
+        }
+        apply_sysctls(&plan.sysctls)?;
+        Ok(NsHolder::Caller)
+    }
+
+    fn ns_path(&self, kind: NsKind) -> PathBuf {
+        match self {
+            NsHolder::Caller => format!("/proc/thread-self/ns/{kind}").into(),
+            NsHolder::Helper { pid, .. } => format!("/proc/{pid}/ns/{kind}").into(),
+        }
+    }
+
+    fn spawn_helper(plan: &PinPlan) -> Result<NsHolder> {
+        let (pid, channel) = match process::fork_with_channel()? {
+            Forked::Child { channel } => run_helper(plan, &channel),
+            Forked::Parent { child, channel } => (child, channel),
+        };
+        let holder = NsHolder::Helper { pid, channel };
+        if let Some(maps) = &plan.id_maps {
+            holder.expect(MSG_USERNS)?;
+            write_id_maps(pid, maps)?;
+            holder.send(MSG_MAPPED)?;
+        }
+        holder.expect(MSG_READY)?;
+        Ok(holder)
+    }
+
+    fn send(&self, msg: &[u8]) -> Result<()> {
+        match self {
+            NsHolder::Helper { channel, .. } => channel.send(msg),
+            NsHolder::Caller => Ok(()),
+        }
+    }
+
+    fn expect(&self, want: &[u8]) -> Result<()> {
+        let NsHolder::Helper { channel, .. } = self else {
+            return Ok(());
+        };
+        let got = channel.recv()?;
+        if got == want {
+            Ok(())
+        } else if let Some(msg) = got.strip_prefix(MSG_ERROR) {
+            Err(Error::Helper(String::from_utf8_lossy(msg).into_owned()))
+        } else {
+            Err(Error::Helper(
+                "helper process exited before the namespaces were ready".into(),
+            ))
+        }
+    }
+}
+
+impl Drop for NsHolder {
+    fn drop(&mut self) {
+        if let NsHolder::Helper { pid, .. } = self {
+            process::kill_and_reap(*pid);
+        }
+    }
+}
+
+/// The helper child: creates the namespaces, reports, then waits to be killed.
+fn run_helper(plan: &PinPlan, channel: &Channel) -> ! {
+    let report = match helper_create(plan, channel) {
+        Ok(()) => MSG_READY.to_vec(),
+        Err(e) => [MSG_ERROR, e.to_string().as_bytes()].concat(),
+    };
+    if channel.send(&report).is_ok() {
+        // Hold the namespaces until the parent has pinned them and hangs up.
+        let _ = channel.recv();
+    }
+    process::exit_child(0)
+}
+
+fn helper_create(plan: &PinPlan, channel: &Channel) -> Result<()> {
+    if let Some(maps) = &plan.id_maps {
+        sys::unshare(CloneFlags::CLONE_NEWUSER)?;
+        channel.send(MSG_USERNS)?;
+        if channel.recv()? != MSG_MAPPED {
+            return Err(Error::Helper("parent did not write the id mappings".into()));
+        }
+        // ipc sysctls may only be written by the namespace's own root.
+        if maps.uid.maps_root() && maps.gid.maps_root() {
+            process::become_namespace_root()?;
+        }
+    }
+    let flags = plan.unshare_flags();
+    if !flags.is_empty() {
+        sys::unshare(flags)?;
+    }
+    apply_sysctls(&plan.sysctls)
+}
+
+fn apply_sysctls(sysctls: &[Sysctl]) -> Result<()> {
+    sysctls.iter().try_for_each(Sysctl::apply)
+}
+
+fn write_id_maps(pid: Pid, maps: &IdMaps) -> Result<()> {
+    for (file, map) in [("gid_map", &maps.gid), ("uid_map", &maps.uid)] {
+        let path = PathBuf::from(format!("/proc/{pid}/{file}"));
+        sys::write_existing_file(&path, map.to_proc_format().as_bytes())
+            .at("write id mapping", path)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn req<'a>(ns: &[(NsKind, Source)], sysctls: &'a [String]) -> PinRequest<'a> {
+        PinRequest {
+            dir: Some(Path::new("/run/pinns-test")),
+            name: Some("pod"),
+            namespaces: ns.to_vec(),
+            sysctls,
+            uid_mapping: None,
+            gid_mapping: None,
+        }
+    }
+
+    #[test]
+    fn namespaces_are_sorted_into_creation_order() {
+        let plan = PinPlan::new(&req(
+            &[
+                (NsKind::Net, Source::New),
+                (NsKind::Ipc, Source::Host),
+                (NsKind::Uts, Source::New),
+            ],
+            &[],
+        ))
+        .unwrap();
+        let kinds: Vec<_> = plan.namespaces.iter().map(|(k, _)| *k).collect();
+        assert_eq!(kinds, vec![NsKind::Ipc, NsKind::Uts, NsKind::Net]);
+        assert_eq!(
+            plan.unshare_flags(),
+            CloneFlags::CLONE_NEWUTS | CloneFlags::CLONE_NEWNET
+        );
+        assert_eq!(
+            plan.target(NsKind::Net),
+            PathBuf::from("/run/pinns-test/netns/pod")
+        );
+    }
+
+    #[test]
+    fn sysctl_needs_its_namespace_created() {
+        let s = vec!["net.ipv4.ip_forward=1".to_string()];
+        let err = PinPlan::new(&req(&[(NsKind::Net, Source::Host)], &s)).unwrap_err();
+        assert!(err.to_string().contains("net namespace"), "{err}");
+        let err = PinPlan::new(&req(&[(NsKind::Ipc, Source::New)], &s)).unwrap_err();
+        assert!(err.to_string().contains("does not create"), "{err}");
+    }
+
+    #[test]
+    fn user_namespace_needs_both_maps_and_maps_need_it() {
+        let mut r = req(&[(NsKind::User, Source::New)], &[]);
+        assert!(PinPlan::new(&r).is_err());
+        r.uid_mapping = Some("0-100000-65536@");
+        assert!(PinPlan::new(&r).is_err());
+        r.gid_mapping = Some("0-100000-65536@");
+        assert!(PinPlan::new(&r).unwrap().id_maps.is_some());
+        r.namespaces = vec![(NsKind::Net, Source::New)];
+        assert!(PinPlan::new(&r).is_err());
+        r.namespaces = vec![(NsKind::User, Source::Host)];
+        assert!(PinPlan::new(&r).is_err());
+    }
+
+    #[test]
+    fn refuses_an_empty_request() {
+        assert!(PinPlan::new(&req(&[], &[])).is_err());
+        let mut r = req(&[(NsKind::Net, Source::New)], &[]);
+        r.name = Some("../x");
+        assert!(PinPlan::new(&r).is_err());
+        r.name = None;
+        assert!(PinPlan::new(&r).is_err());
+    }
+}

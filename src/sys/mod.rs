@@ -1,0 +1,222 @@
+//! The syscall edge. Every call that changes kernel state, and every `unsafe`
+//! block of the crate, lives under this module; the rest of the crate decides
+//! *what* to do and calls these small functions to do it.
+
+pub mod mountinfo;
+pub mod process;
+
+use crate::error::{Error, PathContext, Result};
+use nix::errno::Errno;
+use nix::fcntl::{Flock, FlockArg, OFlag};
+use nix::mount::{mount, umount2, MntFlags, MsFlags};
+use nix::sched::CloneFlags;
+use nix::sys::stat::{fstat, FileStat, Mode};
+use std::fs::File;
+use std::io::Write;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::path::{Path, PathBuf};
+
+/// `statfs.f_type` of the namespace filesystem.
+const NSFS_MAGIC: i64 = 0x6e73_6673;
+/// `ioctl(2)` request returning the user namespace that owns a namespace.
+const NS_GET_USERNS: libc::c_ulong = 0xb701;
+
+/// Refuses to run setuid or setgid: pinns trusts its caller completely.
+pub fn refuse_setid() -> Result<()> {
+    let (uid, euid) = (nix::unistd::getuid(), nix::unistd::geteuid());
+    let (gid, egid) = (nix::unistd::getgid(), nix::unistd::getegid());
+    if uid != euid || gid != egid {
+        return Err(Error::Refused(format!(
+            "refusing to run setuid/setgid (uid {uid}, euid {euid}, gid {gid}, egid {egid})"
+        )));
+    }
+    Ok(())
+}
+
+pub fn unshare(flags: CloneFlags) -> Result<()> {
+    nix::sched::unshare(flags)
+        .map_err(|e| Error::call(format!("unshare({})", flag_names(flags)), e))
+}
+
+pub fn setns(fd: BorrowedFd<'_>, flags: CloneFlags, path: &Path) -> Result<()> {
+    nix::sched::setns(fd, flags).at("join namespace", path)
+}
+
+fn flag_names(flags: CloneFlags) -> String {
+    crate::ns::NsKind::ALL
+        .iter()
+        .filter(|k| flags.contains(k.clone_flag()))
+        .map(|k| k.proc_name())
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+pub fn set_hostname(name: &str) -> Result<()> {
+    nix::unistd::sethostname(name).map_err(|e| Error::call("set hostname (kernel.hostname)", e))
+}
+
+pub fn set_domainname(name: &str) -> Result<()> {
+    // SAFETY: the pointer and length describe `name`, which outlives the call.
+    let rc = unsafe { libc::setdomainname(name.as_ptr().cast(), name.len()) };
+    Errno::result(rc)
+        .map(drop)
+        .map_err(|e| Error::call("set domainname (kernel.domainname)", e))
+}
+
+/// Writes `data` in one `write(2)` to a file that must already exist, as
+/// `/proc` files expect.
+pub fn write_existing_file(path: &Path, data: &[u8]) -> std::io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(path)?;
+    let n = file.write(data)?;
+    if n != data.len() {
+        return Err(std::io::Error::from_raw_os_error(libc::EIO));
+    }
+    Ok(())
+}
+
+fn openat_owned(
+    dir: Option<BorrowedFd<'_>>,
+    name: &Path,
+    flags: OFlag,
+    mode: Mode,
+) -> nix::Result<OwnedFd> {
+    let raw = nix::fcntl::openat(
+        dir.map(|d| d.as_raw_fd()),
+        name,
+        flags | OFlag::O_CLOEXEC,
+        mode,
+    )?;
+    // SAFETY: openat just returned this descriptor and nothing else owns it.
+    Ok(unsafe { OwnedFd::from_raw_fd(raw) })
+}
+
+/// Opens a directory without following a final symlink.
+pub fn open_dir_at(dir: Option<BorrowedFd<'_>>, name: &Path) -> nix::Result<OwnedFd> {
+    openat_owned(
+        dir,
+        name,
+        OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW,
+        Mode::empty(),
+    )
+}
+
+pub fn mkdir_at(dir: Option<BorrowedFd<'_>>, name: &Path) -> nix::Result<()> {
+    nix::sys::stat::mkdirat(
+        dir.map(|d| d.as_raw_fd()),
+        name,
+        Mode::from_bits_truncate(0o755),
+    )
+}
+
+/// A reference to whatever is at `name` (a symlink itself, not its target).
+pub fn open_path_at(dir: BorrowedFd<'_>, name: &Path) -> nix::Result<OwnedFd> {
+    openat_owned(
+        Some(dir),
+        name,
+        OFlag::O_PATH | OFlag::O_NOFOLLOW,
+        Mode::empty(),
+    )
+}
+
+/// Creates `name` as a new empty file, failing if anything is there.
+pub fn create_new_file_at(dir: BorrowedFd<'_>, name: &Path) -> nix::Result<OwnedFd> {
+    let flags = OFlag::O_RDONLY | OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_NOFOLLOW;
+    openat_owned(Some(dir), name, flags, Mode::from_bits_truncate(0o444))
+}
+
+pub fn unlink_at(dir: BorrowedFd<'_>, name: &Path) -> nix::Result<()> {
+    nix::unistd::unlinkat(
+        Some(dir.as_raw_fd()),
+        name,
+        nix::unistd::UnlinkatFlags::NoRemoveDir,
+    )
+}
+
+pub fn stat_fd(fd: BorrowedFd<'_>) -> nix::Result<FileStat> {
+    fstat(fd.as_raw_fd())
+}
+
+/// Whether the descriptor refers to a namespace file (an nsfs inode).
+pub fn is_nsfs(fd: BorrowedFd<'_>) -> nix::Result<bool> {
+    let st = nix::sys::statfs::fstatfs(fd)?;
+    Ok(st.filesystem_type().0 as i64 == NSFS_MAGIC)
+}
+
+/// Whether the path is a namespace file, without following a final symlink.
+pub fn path_is_nsfs(path: &Path) -> nix::Result<bool> {
+    let fd = openat_owned(None, path, OFlag::O_PATH | OFlag::O_NOFOLLOW, Mode::empty())?;
+    is_nsfs(fd.as_fd())
+}
+
+/// The path through which the kernel resolves an open descriptor; used as a
+/// mount target so the mount lands on the inode we checked, not on whatever a
+/// path lookup would find later.
+pub fn fd_path(fd: BorrowedFd<'_>) -> PathBuf {
+    PathBuf::from(format!("/proc/self/fd/{}", fd.as_raw_fd()))
+}
+
+/// Bind-mounts a namespace file onto the (already opened) target.
+pub fn bind_mount(source: &Path, target: BorrowedFd<'_>, target_name: &Path) -> Result<()> {
+    mount(
+        Some(source),
+        &fd_path(target),
+        None::<&str>,
+        MsFlags::MS_BIND,
+        None::<&str>,
+    )
+    .at("bind mount the namespace onto", target_name)
+}
+
+/// Makes a directory a mount point of its own (a bind mount on itself).
+pub fn self_bind(path: &Path) -> Result<()> {
+    mount(
+        Some(path),
+        path,
+        None::<&str>,
+        MsFlags::MS_BIND,
+        None::<&str>,
+    )
+    .at("bind mount onto itself", path)
+}
+
+/// Marks a mount unbindable (and so private): pinning a mount namespace is
+/// only possible under a mount that does not propagate.
+pub fn make_unbindable(path: &Path) -> Result<()> {
+    mount(
+        None::<&str>,
+        path,
+        None::<&str>,
+        MsFlags::MS_UNBINDABLE,
+        None::<&str>,
+    )
+    .at("make unbindable", path)
+}
+
+/// Lazily detaches the mount at `path`, never following a final symlink.
+pub fn detach(path: &Path) -> nix::Result<()> {
+    umount2(path, MntFlags::MNT_DETACH | MntFlags::UMOUNT_NOFOLLOW)
+}
+
+/// Unmounts only if nothing is using or mounted under the mount.
+pub fn unmount_if_unused(path: &Path) -> nix::Result<()> {
+    umount2(path, MntFlags::UMOUNT_NOFOLLOW)
+}
+
+/// Takes an exclusive `flock(2)` on a directory, waiting for it.
+pub fn lock_dir(fd: OwnedFd, path: &Path) -> Result<Flock<OwnedFd>> {
+    Flock::lock(fd, FlockArg::LockExclusive).map_err(|(_, errno)| Error::path("lock", path, errno))
+}
+
+/// Inode of the user namespace owning the namespace open at `fd`.
+pub fn owner_userns_inode(fd: BorrowedFd<'_>) -> nix::Result<u64> {
+    // SAFETY: NS_GET_USERNS takes no argument and returns a new descriptor.
+    let raw = unsafe { libc::ioctl(fd.as_raw_fd(), NS_GET_USERNS) };
+    let raw = Errno::result(raw)?;
+    // SAFETY: the ioctl returned a fresh descriptor that we now own.
+    let owner = unsafe { File::from_raw_fd(raw) };
+    Ok(fstat(owner.as_raw_fd())?.st_ino)
+}

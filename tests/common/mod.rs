@@ -1,0 +1,160 @@
+//! Test environment: a unique pin directory that is swept on drop (even when
+//! the test panics), the real binary, and snapshots of what a call may touch.
+#![allow(dead_code)]
+
+use assert_cmd::Command;
+use std::collections::BTreeSet;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_pinns");
+
+/// A fresh directory; every mount below it is detached and the tree removed
+/// on drop.
+pub struct TestDir {
+    tmp: Option<tempfile::TempDir>,
+}
+
+impl TestDir {
+    pub fn new() -> TestDir {
+        let tmp = tempfile::Builder::new().prefix("pinns-test-").tempdir().expect("create temp dir");
+        TestDir { tmp: Some(tmp) }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.tmp.as_ref().expect("live").path()
+    }
+
+    /// The pin directory used by most tests (not created yet).
+    pub fn pins(&self) -> PathBuf {
+        self.path().join("pins")
+    }
+
+    pub fn pin_path(&self, kind: &str, name: &str) -> PathBuf {
+        self.pins().join(format!("{kind}ns")).join(name)
+    }
+
+    /// Mount points at or below this directory, deepest last.
+    pub fn mounts(&self) -> Vec<(PathBuf, String)> {
+        mounts_under(self.path())
+    }
+
+    pub fn nsfs_mounts(&self) -> Vec<PathBuf> {
+        self.mounts().into_iter().filter(|(_, t)| t == "nsfs").map(|(p, _)| p).collect()
+    }
+
+    /// Every path below the directory (files and directories).
+    pub fn files(&self) -> BTreeSet<PathBuf> {
+        let mut out = BTreeSet::new();
+        walk(self.path(), &mut out);
+        out
+    }
+
+    /// What a refused or failed call must leave exactly as it found it.
+    pub fn snapshot(&self, sysctls: &[&str]) -> Snapshot {
+        Snapshot {
+            files: self.files(),
+            mounts: self.mounts(),
+            sysctls: sysctls.iter().map(|k| (k.to_string(), host_sysctl(k))).collect(),
+        }
+    }
+}
+
+impl Drop for TestDir {
+    fn drop(&mut self) {
+        for (path, _) in self.mounts().into_iter().rev() {
+            let _ = nix::mount::umount2(&path, nix::mount::MntFlags::MNT_DETACH);
+        }
+        if let Some(tmp) = self.tmp.take() {
+            let _ = tmp.close();
+        }
+    }
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub struct Snapshot {
+    pub files: BTreeSet<PathBuf>,
+    pub mounts: Vec<(PathBuf, String)>,
+    pub sysctls: Vec<(String, String)>,
+}
+
+fn walk(dir: &Path, out: &mut BTreeSet<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        out.insert(path.clone());
+        if entry.file_type().map(|t| t.is_dir()).unwrap_or(false) {
+            walk(&path, out);
+        }
+    }
+}
+
+/// Mounts at or below `root` in this process's mount table, in table order.
+pub fn mounts_under(root: &Path) -> Vec<(PathBuf, String)> {
+    let text = std::fs::read_to_string("/proc/self/mountinfo").expect("read mountinfo");
+    text.lines()
+        .filter_map(|line| {
+            let (head, tail) = line.split_once(" - ")?;
+            let point = PathBuf::from(head.split(' ').nth(4)?.replace("\\040", " "));
+            let fstype = tail.split(' ').next()?.to_string();
+            point.starts_with(root).then_some((point, fstype))
+        })
+        .collect()
+}
+
+/// The host's value of a sysctl, read from /proc/sys.
+pub fn host_sysctl(key: &str) -> String {
+    let path = format!("/proc/sys/{}", key.replace('.', "/"));
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {path}: {e}")).trim().to_string()
+}
+
+/// Inode of a namespace file (a pin or /proc/<pid>/ns/<type>).
+pub fn ns_inode(path: impl AsRef<Path>) -> u64 {
+    let path = path.as_ref();
+    std::fs::metadata(path).unwrap_or_else(|e| panic!("stat {}: {e}", path.display())).ino()
+}
+
+pub fn pinns() -> Command {
+    Command::new(BIN)
+}
+
+/// Runs pinns and returns (status, stdout, stderr), printing them on failure
+/// of the caller's assertion through the returned strings.
+pub fn run(args: &[&str]) -> (i32, String, String) {
+    let out = pinns().args(args).output().expect("run pinns");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Asserts a call failed cleanly: non-zero, exactly one `[pinns:e]` line
+/// mentioning `needle`.
+pub fn assert_one_line_error(status: i32, stderr: &str, needle: &str) {
+    assert_ne!(status, 0, "expected failure, stderr: {stderr}");
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "expected one line, got: {stderr:?}");
+    assert!(lines[0].starts_with("[pinns:e] "), "untagged error: {stderr:?}");
+    assert!(
+        lines[0].to_lowercase().contains(&needle.to_lowercase()),
+        "error {:?} does not mention {needle:?}",
+        lines[0]
+    );
+}
+
+pub fn path_str(p: &Path) -> &str {
+    p.to_str().expect("utf-8 test path")
+}
+
+/// Runs a shell command in the namespaces pinned under `name`, through
+/// util-linux nsenter, and returns its trimmed stdout.
+pub fn in_pins(t: &TestDir, name: &str, kinds: &[&str], script: &str) -> String {
+    let mut cmd = std::process::Command::new("nsenter");
+    for kind in kinds {
+        cmd.arg(format!("--{kind}={}", t.pin_path(kind, name).display()));
+    }
+    let out = cmd.args(["sh", "-c", script]).output().expect("run nsenter");
+    assert!(out.status.success(), "nsenter {kinds:?} {script}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
