@@ -21,6 +21,9 @@ pub enum Error {
     #[error(transparent)]
     IdMap(#[from] crate::idmap::IdMapError),
 
+    #[error(transparent)]
+    CpuList(#[from] crate::cpuset::CpuListError),
+
     /// A syscall on a path failed.
     #[error("{op} {}: {errno}", path.display())]
     Path {
@@ -62,7 +65,11 @@ impl Error {
     /// Exit status: 2 for a command line we refused to parse, 1 otherwise.
     pub fn exit_code(&self) -> u8 {
         match self {
-            Error::Usage(_) | Error::Name(_) | Error::Sysctl(_) | Error::IdMap(_) => 2,
+            Error::Usage(_)
+            | Error::Name(_)
+            | Error::Sysctl(_)
+            | Error::IdMap(_)
+            | Error::CpuList(_) => 2,
             _ => 1,
         }
     }

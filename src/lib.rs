@@ -4,11 +4,13 @@
 //! `sys` performs syscalls; `name`, `sysctl`, `idmap` are pure parsers.
 
 pub mod cli;
+pub mod cpuset;
 pub mod error;
 pub mod idmap;
 pub mod name;
 pub mod ns;
 pub mod pin;
+pub mod procs;
 pub mod rollback;
 pub mod sys;
 pub mod sysctl;

@@ -1,0 +1,246 @@
+//! Who lives in which namespace: one pass over `/proc` builds an index from
+//! namespace inode to processes, and per-task scheduling facts (policy,
+//! allowed CPUs) are read for the processes that matter.
+
+use crate::cpuset::CpuSet;
+use crate::ns::NsKind;
+use std::collections::HashMap;
+use std::fmt;
+use std::os::unix::fs::MetadataExt;
+use std::path::Path;
+
+/// Inode of the namespace a `/proc/<pid>/ns/<type>` link or a pin refers to.
+pub fn ns_inode(path: &Path) -> std::io::Result<u64> {
+    Ok(std::fs::metadata(path)?.ino())
+}
+
+/// Processes by namespace, from one scan of `/proc`.
+#[derive(Debug, Default)]
+pub struct NsIndex {
+    by_ns: HashMap<(NsKind, u64), Vec<i32>>,
+}
+
+impl NsIndex {
+    /// Reads `/proc/<pid>/ns/*` of every process once. Processes that exit
+    /// during the scan are skipped.
+    pub fn scan() -> NsIndex {
+        Self::scan_kinds(&NsKind::ALL)
+    }
+
+    pub fn scan_kinds(kinds: &[NsKind]) -> NsIndex {
+        let mut index = NsIndex::default();
+        for pid in pids() {
+            for &kind in kinds {
+                if let Ok(ino) = ns_inode(Path::new(&format!("/proc/{pid}/ns/{kind}"))) {
+                    index.by_ns.entry((kind, ino)).or_default().push(pid);
+                }
+            }
+        }
+        index
+    }
+
+    /// Processes living in the namespace of `kind` with inode `ino`.
+    pub fn pids_in(&self, kind: NsKind, ino: u64) -> &[i32] {
+        self.by_ns
+            .get(&(kind, ino))
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
+    }
+}
+
+/// Every process id currently in `/proc`.
+pub fn pids() -> Vec<i32> {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    dir.flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .collect()
+}
+
+/// A task's scheduling policy (`sched(7)`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SchedPolicy {
+    Other,
+    Fifo,
+    RoundRobin,
+    Batch,
+    Idle,
+    Deadline,
+    Unknown(u32),
+}
+
+impl SchedPolicy {
+    pub fn from_raw(raw: u32) -> SchedPolicy {
+        match raw {
+            0 => SchedPolicy::Other,
+            1 => SchedPolicy::Fifo,
+            2 => SchedPolicy::RoundRobin,
+            3 => SchedPolicy::Batch,
+            5 => SchedPolicy::Idle,
+            6 => SchedPolicy::Deadline,
+            n => SchedPolicy::Unknown(n),
+        }
+    }
+
+    /// Policies that preempt ordinary tasks and may never yield a CPU.
+    pub fn is_realtime(self) -> bool {
+        matches!(
+            self,
+            SchedPolicy::Fifo | SchedPolicy::RoundRobin | SchedPolicy::Deadline
+        )
+    }
+}
+
+impl fmt::Display for SchedPolicy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SchedPolicy::Other => f.write_str("SCHED_OTHER"),
+            SchedPolicy::Fifo => f.write_str("SCHED_FIFO"),
+            SchedPolicy::RoundRobin => f.write_str("SCHED_RR"),
+            SchedPolicy::Batch => f.write_str("SCHED_BATCH"),
+            SchedPolicy::Idle => f.write_str("SCHED_IDLE"),
+            SchedPolicy::Deadline => f.write_str("SCHED_DEADLINE"),
+            SchedPolicy::Unknown(n) => write!(f, "policy {n}"),
+        }
+    }
+}
+
+/// Scheduling facts of one task (thread).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaskSched {
+    pub pid: i32,
+    pub tid: i32,
+    pub comm: String,
+    pub policy: SchedPolicy,
+    pub rt_priority: u32,
+    pub cpus_allowed: CpuSet,
+}
+
+/// Every task of a process; an exited process yields an empty list.
+pub fn tasks(pid: i32) -> Vec<TaskSched> {
+    let Ok(dir) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return Vec::new();
+    };
+    dir.flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .filter_map(|tid| task(pid, tid))
+        .collect()
+}
+
+fn task(pid: i32, tid: i32) -> Option<TaskSched> {
+    let base = format!("/proc/{pid}/task/{tid}");
+    let stat = parse_stat(&std::fs::read_to_string(format!("{base}/stat")).ok()?)?;
+    let cpus_allowed =
+        parse_cpus_allowed(&std::fs::read_to_string(format!("{base}/status")).ok()?)?;
+    Some(TaskSched {
+        pid,
+        tid,
+        comm: stat.comm,
+        policy: stat.policy,
+        rt_priority: stat.rt_priority,
+        cpus_allowed,
+    })
+}
+
+/// The fields of `/proc/<pid>/stat` we use.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stat {
+    pub comm: String,
+    pub rt_priority: u32,
+    pub policy: SchedPolicy,
+}
+
+/// Parses `/proc/<pid>/stat`. The command name is in parentheses and may
+/// itself contain spaces and parentheses, so fields are counted from the
+/// last `)`.
+pub fn parse_stat(text: &str) -> Option<Stat> {
+    let open = text.find('(')?;
+    let close = text.rfind(')')?;
+    let comm = text.get(open + 1..close)?.to_string();
+    // After ")": field 3 (state) is index 0, so field N is index N - 3.
+    let rest: Vec<&str> = text.get(close + 1..)?.split_whitespace().collect();
+    let rt_priority = rest.get(40 - 3)?.parse().ok()?;
+    let policy = SchedPolicy::from_raw(rest.get(41 - 3)?.parse().ok()?);
+    Some(Stat {
+        comm,
+        rt_priority,
+        policy,
+    })
+}
+
+/// `Cpus_allowed_list` from `/proc/<pid>/status`.
+pub fn parse_cpus_allowed(status: &str) -> Option<CpuSet> {
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("Cpus_allowed_list:"))
+        .and_then(|v| CpuSet::parse(v).ok())
+}
+
+/// The command line of a process, arguments joined by spaces, or its
+/// `comm` in brackets for kernel threads and zombies.
+pub fn command_line(pid: i32) -> String {
+    let raw = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+    let args: Vec<String> = raw
+        .split(|b| *b == 0)
+        .filter(|a| !a.is_empty())
+        .map(|a| String::from_utf8_lossy(a).into_owned())
+        .collect();
+    if !args.is_empty() {
+        return args.join(" ");
+    }
+    let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+    format!("[{}]", comm.trim())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn stat_line(comm: &str, rt: u32, policy: u32) -> String {
+        let mut fields: Vec<String> = (3..=52).map(|i| i.to_string()).collect();
+        fields[40 - 3] = rt.to_string();
+        fields[41 - 3] = policy.to_string();
+        format!("1234 ({comm}) {}", fields.join(" "))
+    }
+
+    #[test]
+    fn parses_stat_with_awkward_comm() {
+        let s = parse_stat(&stat_line("rt loop (x)", 50, 1)).unwrap();
+        assert_eq!(s.comm, "rt loop (x)");
+        assert_eq!(s.rt_priority, 50);
+        assert_eq!(s.policy, SchedPolicy::Fifo);
+        assert!(s.policy.is_realtime());
+        let s = parse_stat(&stat_line("sh", 0, 0)).unwrap();
+        assert_eq!(s.policy, SchedPolicy::Other);
+        assert!(!s.policy.is_realtime());
+        assert!(parse_stat("1234 (short) S 1").is_none());
+    }
+
+    #[test]
+    fn parses_cpus_allowed() {
+        let status =
+            "Name:\tsh\nCpus_allowed:\t3\nCpus_allowed_list:\t0-1\nMems_allowed_list:\t0\n";
+        assert_eq!(parse_cpus_allowed(status).unwrap().to_string(), "0-1");
+        assert!(parse_cpus_allowed("Name:\tsh\n").is_none());
+    }
+
+    #[test]
+    fn reads_this_process() {
+        let me = std::process::id() as i32;
+        let tasks = tasks(me);
+        assert!(tasks.iter().any(|t| t.tid == me));
+        assert!(tasks.iter().all(|t| !t.cpus_allowed.is_empty()));
+        let ino = ns_inode(Path::new("/proc/self/ns/net")).unwrap();
+        let index = NsIndex::scan_kinds(&[NsKind::Net]);
+        assert!(index.pids_in(NsKind::Net, ino).contains(&me));
+    }
+
+    proptest! {
+        #[test]
+        fn stat_parser_never_panics(s in any::<String>()) {
+            let _ = parse_stat(&s);
+        }
+    }
+}
