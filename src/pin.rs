@@ -152,14 +152,19 @@ pub fn pin(plan: &PinPlan) -> Result<()> {
 
     let mut rollback = Rollback::default();
     let dir = ensure_dir(&plan.dir, &mut rollback)?;
-    let type_dirs = plan
-        .namespaces
-        .iter()
-        .map(|(kind, _)| Ok((*kind, ensure_subdir(&dir, &plan.dir, *kind, &mut rollback)?)))
-        .collect::<Result<Vec<_>>>()?;
+    for (kind, _) in &plan.namespaces {
+        make_subdir(&dir, &plan.dir, *kind, &mut rollback)?;
+    }
     if plan.creates(NsKind::Mnt) {
         prepare_mount_ns_dir(&plan.dir.join(NsKind::Mnt.dir_name()), &mut rollback)?;
     }
+    // Opened only now, so that a mount namespace pin lands on the unbindable
+    // mount made just above rather than on the directory it covers.
+    let type_dirs = plan
+        .namespaces
+        .iter()
+        .map(|(kind, _)| Ok((*kind, open_subdir(&dir, &plan.dir, *kind)?)))
+        .collect::<Result<Vec<_>>>()?;
 
     let holder = NsHolder::create(plan)?;
     {
@@ -260,20 +265,26 @@ fn ensure_dir(dir: &Path, rollback: &mut Rollback) -> Result<OwnedFd> {
     Ok(fd)
 }
 
-fn ensure_subdir(
+fn make_subdir(
     dir: &OwnedFd,
     dir_path: &Path,
     kind: NsKind,
     rollback: &mut Rollback,
-) -> Result<OwnedFd> {
+) -> Result<()> {
     let name = PathBuf::from(kind.dir_name());
     let path = dir_path.join(&name);
     match sys::mkdir_at(Some(dir.as_fd()), &name) {
-        Ok(()) => rollback.push(Undo::RemoveDir(path.clone())),
+        Ok(()) => rollback.push(Undo::RemoveDir(path)),
         Err(Errno::EEXIST) => {}
         Err(e) => return Err(Error::path("create directory", path, e)),
     }
-    sys::open_dir_at(Some(dir.as_fd()), &name).map_err(|e| not_a_directory(&path, e))
+    Ok(())
+}
+
+fn open_subdir(dir: &OwnedFd, dir_path: &Path, kind: NsKind) -> Result<OwnedFd> {
+    let name = PathBuf::from(kind.dir_name());
+    sys::open_dir_at(Some(dir.as_fd()), &name)
+        .map_err(|e| not_a_directory(&dir_path.join(&name), e))
 }
 
 /// The kernel refuses to pin a mount namespace on a mount that propagates

@@ -17,7 +17,10 @@ pub struct TestDir {
 
 impl TestDir {
     pub fn new() -> TestDir {
-        let tmp = tempfile::Builder::new().prefix("pinns-test-").tempdir().expect("create temp dir");
+        let tmp = tempfile::Builder::new()
+            .prefix("pinns-test-")
+            .tempdir()
+            .expect("create temp dir");
         TestDir { tmp: Some(tmp) }
     }
 
@@ -40,7 +43,11 @@ impl TestDir {
     }
 
     pub fn nsfs_mounts(&self) -> Vec<PathBuf> {
-        self.mounts().into_iter().filter(|(_, t)| t == "nsfs").map(|(p, _)| p).collect()
+        self.mounts()
+            .into_iter()
+            .filter(|(_, t)| t == "nsfs")
+            .map(|(p, _)| p)
+            .collect()
     }
 
     /// Every path below the directory (files and directories).
@@ -55,15 +62,21 @@ impl TestDir {
         Snapshot {
             files: self.files(),
             mounts: self.mounts(),
-            sysctls: sysctls.iter().map(|k| (k.to_string(), host_sysctl(k))).collect(),
+            sysctls: sysctls
+                .iter()
+                .map(|k| (k.to_string(), host_sysctl(k)))
+                .collect(),
         }
     }
 }
 
 impl Drop for TestDir {
     fn drop(&mut self) {
-        for (path, _) in self.mounts().into_iter().rev() {
-            let _ = nix::mount::umount2(&path, nix::mount::MntFlags::MNT_DETACH);
+        // A mount can hide another below it; a few passes reach them all.
+        for _ in 0..4 {
+            for (path, _) in self.mounts().into_iter().rev() {
+                let _ = nix::mount::umount2(&path, nix::mount::MntFlags::MNT_DETACH);
+            }
         }
         if let Some(tmp) = self.tmp.take() {
             let _ = tmp.close();
@@ -79,7 +92,9 @@ pub struct Snapshot {
 }
 
 fn walk(dir: &Path, out: &mut BTreeSet<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
     for entry in entries.flatten() {
         let path = entry.path();
         out.insert(path.clone());
@@ -105,13 +120,18 @@ pub fn mounts_under(root: &Path) -> Vec<(PathBuf, String)> {
 /// The host's value of a sysctl, read from /proc/sys.
 pub fn host_sysctl(key: &str) -> String {
     let path = format!("/proc/sys/{}", key.replace('.', "/"));
-    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {path}: {e}")).trim().to_string()
+    std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("read {path}: {e}"))
+        .trim()
+        .to_string()
 }
 
 /// Inode of a namespace file (a pin or /proc/<pid>/ns/<type>).
 pub fn ns_inode(path: impl AsRef<Path>) -> u64 {
     let path = path.as_ref();
-    std::fs::metadata(path).unwrap_or_else(|e| panic!("stat {}: {e}", path.display())).ino()
+    std::fs::metadata(path)
+        .unwrap_or_else(|e| panic!("stat {}: {e}", path.display()))
+        .ino()
 }
 
 pub fn pinns() -> Command {
@@ -135,7 +155,10 @@ pub fn assert_one_line_error(status: i32, stderr: &str, needle: &str) {
     assert_ne!(status, 0, "expected failure, stderr: {stderr}");
     let lines: Vec<&str> = stderr.lines().collect();
     assert_eq!(lines.len(), 1, "expected one line, got: {stderr:?}");
-    assert!(lines[0].starts_with("[pinns:e] "), "untagged error: {stderr:?}");
+    assert!(
+        lines[0].starts_with("[pinns:e] "),
+        "untagged error: {stderr:?}"
+    );
     assert!(
         lines[0].to_lowercase().contains(&needle.to_lowercase()),
         "error {:?} does not mention {needle:?}",
@@ -152,9 +175,17 @@ pub fn path_str(p: &Path) -> &str {
 pub fn in_pins(t: &TestDir, name: &str, kinds: &[&str], script: &str) -> String {
     let mut cmd = std::process::Command::new("nsenter");
     for kind in kinds {
-        cmd.arg(format!("--{kind}={}", t.pin_path(kind, name).display()));
+        let flag = if *kind == "mnt" { "mount" } else { kind };
+        cmd.arg(format!("--{flag}={}", t.pin_path(kind, name).display()));
     }
-    let out = cmd.args(["sh", "-c", script]).output().expect("run nsenter");
-    assert!(out.status.success(), "nsenter {kinds:?} {script}: {}", String::from_utf8_lossy(&out.stderr));
+    let out = cmd
+        .args(["sh", "-c", script])
+        .output()
+        .expect("run nsenter");
+    assert!(
+        out.status.success(),
+        "nsenter {kinds:?} {script}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
