@@ -2,6 +2,8 @@
 //! the test panics), the real binary, and snapshots of what a call may touch.
 #![allow(dead_code)]
 
+pub mod runc;
+
 use assert_cmd::Command;
 use std::collections::BTreeSet;
 use std::os::unix::fs::MetadataExt;
