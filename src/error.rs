@@ -44,6 +44,10 @@ pub enum Error {
     /// The helper process that creates user/mount namespaces reported a failure.
     #[error("{0}")]
     Helper(String),
+
+    /// The helper already printed the error itself (its channel failed).
+    #[error("")]
+    AlreadyReported,
 }
 
 impl Error {

@@ -5,7 +5,9 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(err) => {
             // CRI-O logs our combined output: one line, tagged, says it all.
-            eprintln!("[pinns:e] {err}");
+            if !matches!(err, pinns::error::Error::AlreadyReported) {
+                eprintln!("[pinns:e] {err}");
+            }
             ExitCode::from(err.exit_code())
         }
     }

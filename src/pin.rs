@@ -14,6 +14,7 @@ use crate::sysctl::{self, Sysctl, SysctlError};
 use nix::errno::Errno;
 use nix::sched::CloneFlags;
 use nix::sys::stat::SFlag;
+use nix::sys::wait::WaitStatus;
 use nix::unistd::Pid;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::{Path, PathBuf};
@@ -331,7 +332,11 @@ fn attach(
 /// we mount the pins). The helper is killed and reaped on drop.
 enum NsHolder {
     Caller,
-    Helper { pid: Pid, channel: Channel },
+    /// `pid` is None once the helper has been reaped.
+    Helper {
+        pid: Option<Pid>,
+        channel: Channel,
+    },
 }
 
 const MSG_USERNS: &[u8] = b"userns";
@@ -355,7 +360,8 @@ impl NsHolder {
     fn ns_path(&self, kind: NsKind) -> PathBuf {
         match self {
             NsHolder::Caller => format!("/proc/thread-self/ns/{kind}").into(),
-            NsHolder::Helper { pid, .. } => format!("/proc/{pid}/ns/{kind}").into(),
+            NsHolder::Helper { pid: Some(pid), .. } => format!("/proc/{pid}/ns/{kind}").into(),
+            NsHolder::Helper { pid: None, .. } => PathBuf::from("/proc/helper-already-exited"),
         }
     }
 
@@ -364,7 +370,10 @@ impl NsHolder {
             Forked::Child { channel } => run_helper(plan, &channel),
             Forked::Parent { child, channel } => (child, channel),
         };
-        let holder = NsHolder::Helper { pid, channel };
+        let mut holder = NsHolder::Helper {
+            pid: Some(pid),
+            channel,
+        };
         if let Some(maps) = &plan.id_maps {
             holder.expect(MSG_USERNS)?;
             write_id_maps(pid, maps)?;
@@ -381,26 +390,40 @@ impl NsHolder {
         }
     }
 
-    fn expect(&self, want: &[u8]) -> Result<()> {
-        let NsHolder::Helper { channel, .. } = self else {
+    fn expect(&mut self, want: &[u8]) -> Result<()> {
+        let NsHolder::Helper { channel, pid } = self else {
             return Ok(());
         };
         let got = channel.recv()?;
         if got == want {
-            Ok(())
-        } else if let Some(msg) = got.strip_prefix(MSG_ERROR) {
-            Err(Error::Helper(String::from_utf8_lossy(msg).into_owned()))
-        } else {
-            Err(Error::Helper(
-                "helper process exited before the namespaces were ready".into(),
-            ))
+            return Ok(());
         }
+        if let Some(msg) = got.strip_prefix(MSG_ERROR) {
+            return Err(Error::Helper(String::from_utf8_lossy(msg).into_owned()));
+        }
+        // The helper hung up without a word: say how it ended.
+        let status = pid.take().map(process::reap);
+        match status {
+            Some(WaitStatus::Exited(_, process::HELPER_REPORTED)) => Err(Error::AlreadyReported),
+            status => Err(Error::Helper(format!(
+                "helper process ended before the namespaces were ready ({})",
+                describe(status)
+            ))),
+        }
+    }
+}
+
+fn describe(status: Option<WaitStatus>) -> String {
+    match status {
+        Some(WaitStatus::Exited(_, code)) => format!("exit status {code}"),
+        Some(WaitStatus::Signaled(_, signal, _)) => format!("killed by {signal}"),
+        _ => "status unknown".into(),
     }
 }
 
 impl Drop for NsHolder {
     fn drop(&mut self) {
-        if let NsHolder::Helper { pid, .. } = self {
+        if let NsHolder::Helper { pid: Some(pid), .. } = self {
             process::kill_and_reap(*pid);
         }
     }
@@ -408,15 +431,23 @@ impl Drop for NsHolder {
 
 /// The helper child: creates the namespaces, reports, then waits to be killed.
 fn run_helper(plan: &PinPlan, channel: &Channel) -> ! {
-    let report = match helper_create(plan, channel) {
+    let result = helper_create(plan, channel);
+    let report = match &result {
         Ok(()) => MSG_READY.to_vec(),
         Err(e) => [MSG_ERROR, e.to_string().as_bytes()].concat(),
     };
-    if channel.send(&report).is_ok() {
+    match channel.send(&report) {
         // Hold the namespaces until the parent has pinned them and hangs up.
-        let _ = channel.recv();
+        Ok(()) => {
+            let _ = channel.recv();
+            process::exit_child(0)
+        }
+        // No way to tell the parent: say it ourselves, once.
+        Err(send_error) => {
+            eprintln!("[pinns:e] {}", result.err().unwrap_or(send_error));
+            process::exit_child(process::HELPER_REPORTED)
+        }
     }
-    process::exit_child(0)
 }
 
 fn helper_create(plan: &PinPlan, channel: &Channel) -> Result<()> {

@@ -7,7 +7,7 @@ pub mod process;
 
 use crate::error::{Error, PathContext, Result};
 use nix::errno::Errno;
-use nix::fcntl::{Flock, FlockArg, OFlag};
+use nix::fcntl::OFlag;
 use nix::mount::{mount, umount2, MntFlags, MsFlags};
 use nix::sched::CloneFlags;
 use nix::sys::stat::{fstat, FileStat, Mode};
@@ -206,9 +206,23 @@ pub fn unmount_if_unused(path: &Path) -> nix::Result<()> {
     umount2(path, MntFlags::UMOUNT_NOFOLLOW)
 }
 
-/// Takes an exclusive `flock(2)` on a directory, waiting for it.
-pub fn lock_dir(fd: OwnedFd, path: &Path) -> Result<Flock<OwnedFd>> {
-    Flock::lock(fd, FlockArg::LockExclusive).map_err(|(_, errno)| Error::path("lock", path, errno))
+/// An exclusive `flock(2)` on a directory, released when the descriptor is
+/// closed on drop (closing cannot fail to release it, unlike an explicit
+/// unlock).
+#[derive(Debug)]
+pub struct DirLock(#[allow(dead_code)] OwnedFd);
+
+/// Takes an exclusive lock on a directory, waiting for it.
+pub fn lock_dir(fd: OwnedFd, path: &Path) -> Result<DirLock> {
+    loop {
+        // SAFETY: flock on a descriptor we own; no memory is involved.
+        let rc = unsafe { libc::flock(fd.as_raw_fd(), libc::LOCK_EX) };
+        match Errno::result(rc) {
+            Ok(_) => return Ok(DirLock(fd)),
+            Err(Errno::EINTR) => continue,
+            Err(errno) => return Err(Error::path("lock", path, errno)),
+        }
+    }
 }
 
 /// Inode of the user namespace owning the namespace open at `fd`.

@@ -4,7 +4,7 @@
 use crate::error::{Error, Result};
 use nix::sys::signal::{kill, Signal};
 use nix::sys::socket::{recv, send, socketpair, AddressFamily, MsgFlags, SockFlag, SockType};
-use nix::sys::wait::waitpid;
+use nix::sys::wait::{waitpid, WaitStatus};
 use nix::unistd::{fork, ForkResult, Gid, Pid, Uid};
 use std::os::fd::{AsRawFd, OwnedFd};
 
@@ -16,7 +16,7 @@ impl Channel {
     pub fn send(&self, msg: &[u8]) -> Result<()> {
         send(self.0.as_raw_fd(), msg, MsgFlags::MSG_NOSIGNAL)
             .map(drop)
-            .map_err(|e| Error::call("send to helper process", e))
+            .map_err(|e| Error::call("send on the helper channel", e))
     }
 
     /// Receives one message; an empty result means the peer is gone.
@@ -29,7 +29,7 @@ impl Channel {
                     return Ok(buf);
                 }
                 Err(nix::errno::Errno::EINTR) => continue,
-                Err(e) => return Err(Error::call("receive from helper process", e)),
+                Err(e) => return Err(Error::call("receive on the helper channel", e)),
             }
         }
     }
@@ -82,6 +82,21 @@ pub fn fork_with_channel() -> Result<Forked> {
 pub fn exit_child(code: i32) -> ! {
     // SAFETY: _exit skips atexit handlers and destructors on purpose.
     unsafe { libc::_exit(code) }
+}
+
+/// Exit status of a helper that printed its own error because the channel
+/// to its parent failed; the parent then prints nothing more.
+pub const HELPER_REPORTED: i32 = 3;
+
+/// Waits for a child to end and describes how it ended.
+pub fn reap(child: Pid) -> WaitStatus {
+    loop {
+        match waitpid(child, None) {
+            Err(nix::errno::Errno::EINTR) => continue,
+            Ok(status) => return status,
+            Err(_) => return WaitStatus::StillAlive,
+        }
+    }
 }
 
 /// Kills and reaps a child, so it leaves neither a process nor a zombie.

@@ -191,3 +191,30 @@ pub fn in_pins(t: &TestDir, name: &str, kinds: &[&str], script: &str) -> String 
     );
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
+
+/// Keeps a figure in README.md true: the README holds
+/// `<!-- count:KEY -->N<!-- /count -->`, the test that produces the figure
+/// checks it, and `PINNS_UPDATE_GENERATED=1` rewrites it.
+pub fn readme_count(key: &str, value: usize) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md");
+    let text = std::fs::read_to_string(&path).expect("read README.md");
+    let open = format!("<!-- count:{key} -->");
+    let close = "<!-- /count -->";
+    let start = text
+        .find(&open)
+        .unwrap_or_else(|| panic!("README.md lacks {open}"))
+        + open.len();
+    let end = start + text[start..].find(close).expect("unclosed count marker");
+    let written = &text[start..end];
+    if std::env::var_os("PINNS_UPDATE_GENERATED").is_some() {
+        let updated = format!("{}{value}{}", &text[..start], &text[end..]);
+        std::fs::write(&path, updated).expect("write README.md");
+    } else {
+        assert_eq!(
+            written,
+            value.to_string(),
+            "README.md says {written} for {key}, the test measured {value}; \
+             rerun with PINNS_UPDATE_GENERATED=1"
+        );
+    }
+}
