@@ -35,7 +35,7 @@ pub struct IdMaps {
 }
 
 /// A validated pin request. Building one touches nothing.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PinPlan {
     pub dir: PathBuf,
     pub name: PinName,
@@ -138,6 +138,30 @@ impl PinPlan {
             .iter()
             .filter(|(k, s)| *s == Source::New && *k != NsKind::User)
             .fold(CloneFlags::empty(), |acc, (k, _)| acc | k.clone_flag())
+    }
+
+    /// The canonical command line for this plan (CRI-O's form).
+    pub fn to_args(&self) -> Vec<String> {
+        let mut args = vec![
+            "-d".to_string(),
+            self.dir.display().to_string(),
+            "-f".to_string(),
+            self.name.to_string(),
+        ];
+        for (kind, source) in &self.namespaces {
+            let host = if *source == Source::Host { "=host" } else { "" };
+            args.push(format!("--{kind}{host}"));
+        }
+        if let Some(maps) = &self.id_maps {
+            args.push(format!("--uid-mapping={}", maps.uid));
+            args.push(format!("--gid-mapping={}", maps.gid));
+        }
+        args.extend(
+            self.sysctls
+                .iter()
+                .flat_map(|s| ["-s".to_string(), s.to_string()]),
+        );
+        args
     }
 
     /// Where the pin of `kind` goes.

@@ -1,0 +1,115 @@
+//! Property tests on whole argument vectors: random command lines never
+//! panic the parser or the planner, and an accepted plan round-trips
+//! through its canonical command line.
+
+use clap::Parser;
+use pinns::cli::Cli;
+use pinns::pin::PinPlan;
+use proptest::prelude::*;
+
+fn word() -> impl Strategy<Value = String> {
+    prop_oneof![
+        Just("-d".to_string()),
+        Just("/run/pinns-prop".to_string()),
+        Just("-f".to_string()),
+        "[a-z0-9./-]{0,12}",
+        Just("--net".to_string()),
+        Just("--net=host".to_string()),
+        Just("-i".to_string()),
+        Just("--ipc=host".to_string()),
+        Just("-u".to_string()),
+        Just("--uts=new".to_string()),
+        Just("-c".to_string()),
+        Just("-m".to_string()),
+        Just("-U".to_string()),
+        Just("--user=host".to_string()),
+        Just("-s".to_string()),
+        prop_oneof![
+            Just("net.ipv4.ip_forward=1"),
+            Just("kernel.shm_rmid_forced=1"),
+            Just("kernel.hostname=h"),
+            Just("vm.swappiness=1"),
+            Just("net/ipv4/ip_forward=0"),
+        ]
+        .prop_map(str::to_string),
+        "--(uid|gid)-mapping=([0-9]{1,6}-[0-9]{1,6}-[0-9]{1,5}@){0,3}",
+        any::<String>(),
+    ]
+}
+
+fn plan_of(args: &[String]) -> Option<PinPlan> {
+    let cli = Cli::try_parse_from(std::iter::once("pinns".to_string()).chain(args.iter().cloned()))
+        .ok()?;
+    PinPlan::new(&cli.pin.request()).ok()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    #[test]
+    fn any_command_line_is_accepted_or_refused_without_panic(args in proptest::collection::vec(word(), 0..12)) {
+        if let Some(plan) = plan_of(&args) {
+            // Accepted plans are coherent and round-trip.
+            prop_assert!(!plan.namespaces.is_empty());
+            let again = plan_of(&plan.to_args());
+            prop_assert_eq!(again.as_ref(), Some(&plan), "canonical args: {:?}", plan.to_args());
+        }
+    }
+}
+
+/// (flag, sysctl living in that namespace, if any)
+const KINDS: [(&str, Option<&str>); 5] = [
+    ("net", Some("net.ipv4.ip_forward=1")),
+    ("ipc", Some("kernel.shm_rmid_forced=1")),
+    ("uts", Some("kernel.hostname=pod")),
+    ("cgroup", None),
+    ("mnt", None),
+];
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(500))]
+
+    /// Well-formed CRI-O command lines, in any order, are accepted exactly
+    /// when every sysctl's namespace is created by the call.
+    #[test]
+    fn crio_command_lines_are_judged_by_the_rules(
+        modes in proptest::collection::vec(0u8..3, KINDS.len()),
+        with_sysctl in proptest::collection::vec(any::<bool>(), KINDS.len()),
+        user in 0u8..3,
+        shuffle in any::<u64>(),
+    ) {
+        let mut flags: Vec<Vec<String>> = Vec::new();
+        let mut expect_ok = true;
+        let mut any_ns = false;
+        for (i, (kind, sysctl)) in KINDS.iter().enumerate() {
+            match modes[i] {
+                1 => { flags.push(vec![format!("--{kind}")]); any_ns = true; }
+                2 => { flags.push(vec![format!("--{kind}=host")]); any_ns = true; }
+                _ => {}
+            }
+            if let (true, Some(s)) = (with_sysctl[i], sysctl) {
+                flags.push(vec!["-s".into(), s.to_string()]);
+                expect_ok &= modes[i] == 1;
+            }
+        }
+        match user {
+            1 => {
+                flags.push(vec!["--user".into()]);
+                flags.push(vec!["--uid-mapping=0-100000-65536@".into()]);
+                flags.push(vec!["--gid-mapping=0-100000-65536@".into()]);
+                any_ns = true;
+            }
+            2 => { flags.push(vec!["--user=host".into()]); any_ns = true; }
+            _ => {}
+        }
+        flags.push(vec!["-d".into(), "/run/pinns-prop".into()]);
+        flags.push(vec!["-f".into(), "pod".into()]);
+        // A deterministic shuffle: order must not matter.
+        let n = flags.len();
+        for i in 0..n {
+            flags.swap(i, (shuffle.rotate_left(i as u32 * 7) as usize) % n);
+        }
+        let args: Vec<String> = flags.concat();
+        prop_assert_eq!(plan_of(&args).is_some(), expect_ok && any_ns, "args: {:?}", args);
+    }
+}
