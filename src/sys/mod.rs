@@ -34,8 +34,16 @@ pub fn refuse_setid() -> Result<()> {
 }
 
 pub fn unshare(flags: CloneFlags) -> Result<()> {
-    nix::sched::unshare(flags)
-        .map_err(|e| Error::call(format!("unshare({})", flag_names(flags)), e))
+    nix::sched::unshare(flags).map_err(|errno| {
+        // The kernel says "no space" when a namespace count limit is hit.
+        let hint = match errno {
+            Errno::ENOSPC | Errno::EUSERS => {
+                " (a limit in /proc/sys/user/max_*_namespaces was reached)"
+            }
+            _ => "",
+        };
+        Error::call(format!("unshare({}){hint}", flag_names(flags)), errno)
+    })
 }
 
 pub fn setns(fd: BorrowedFd<'_>, flags: CloneFlags, path: &Path) -> Result<()> {
