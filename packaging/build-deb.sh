@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Builds the Debian package from the static binary with cargo-deb and prints
+# the path of the .deb on stdout, last. Installs cargo-deb first when it is
+# missing (about a minute on two cores).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+CARGO_DEB_VERSION=3.8.0
+if ! cargo deb --version >/dev/null 2>&1; then
+  cargo install cargo-deb --version "$CARGO_DEB_VERSION" --locked >&2
+fi
+
+packaging/build-static.sh >/dev/null
+# --no-build: package exactly the binary build-static.sh checked;
+# --no-strip: it is stripped already (profile.release strip = true).
+cargo deb --no-build --no-strip --target x86_64-unknown-linux-gnu 2>&1 | tail -n 1

@@ -1,0 +1,64 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_pinns_global_optspecs
+    string join \n d/dir= f/filename= s/sysctl= u/uts= i/ipc= n/net= U/user= c/cgroup= m/mnt= uid-mapping= gid-mapping= h/help V/version
+end
+
+function __fish_pinns_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_pinns_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_pinns_using_subcommand
+    set -l cmd (__fish_pinns_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c pinns -n "__fish_pinns_needs_command" -s d -l dir -d 'Directory to pin under: each namespace goes to DIR/<type>ns/NAME' -r -F
+complete -c pinns -n "__fish_pinns_needs_command" -s f -l filename -d 'Pin name, one path component (CRI-O passes the sandbox\'s UUID)' -r
+complete -c pinns -n "__fish_pinns_needs_command" -s s -l sysctl -d 'Namespaced sysctl to set inside the new namespaces (repeatable)' -r
+complete -c pinns -n "__fish_pinns_needs_command" -s u -l uts -d 'Pin a UTS namespace (new, or the caller\'s with =host)' -r -f -a "host\t'Pin the caller\'s own namespace of this type'
+new\t'Create a new namespace (the same as giving the flag without a value)'"
+complete -c pinns -n "__fish_pinns_needs_command" -s i -l ipc -d 'Pin an IPC namespace (new, or the caller\'s with =host)' -r -f -a "host\t'Pin the caller\'s own namespace of this type'
+new\t'Create a new namespace (the same as giving the flag without a value)'"
+complete -c pinns -n "__fish_pinns_needs_command" -s n -l net -d 'Pin a network namespace (new, or the caller\'s with =host)' -r -f -a "host\t'Pin the caller\'s own namespace of this type'
+new\t'Create a new namespace (the same as giving the flag without a value)'"
+complete -c pinns -n "__fish_pinns_needs_command" -s U -l user -d 'Pin a user namespace; a new one needs --uid-mapping and --gid-mapping' -r -f -a "host\t'Pin the caller\'s own namespace of this type'
+new\t'Create a new namespace (the same as giving the flag without a value)'"
+complete -c pinns -n "__fish_pinns_needs_command" -s c -l cgroup -d 'Pin a cgroup namespace (new, or the caller\'s with =host)' -r -f -a "host\t'Pin the caller\'s own namespace of this type'
+new\t'Create a new namespace (the same as giving the flag without a value)'"
+complete -c pinns -n "__fish_pinns_needs_command" -s m -l mnt -d 'Pin a mount namespace; DIR/mntns is made an unbindable mount first' -r -f -a "host\t'Pin the caller\'s own namespace of this type'
+new\t'Create a new namespace (the same as giving the flag without a value)'"
+complete -c pinns -n "__fish_pinns_needs_command" -l uid-mapping -d 'uid mapping of a new user namespace: CTR-HOST-SIZE ranges joined by \'@\'' -r
+complete -c pinns -n "__fish_pinns_needs_command" -l gid-mapping -d 'gid mapping of a new user namespace: CTR-HOST-SIZE ranges joined by \'@\'' -r
+complete -c pinns -n "__fish_pinns_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c pinns -n "__fish_pinns_needs_command" -s V -l version -d 'Print version'
+complete -c pinns -n "__fish_pinns_needs_command" -f -a "pin" -d 'Pin namespaces (the same as giving the pin options without a subcommand)'
+complete -c pinns -n "__fish_pinns_using_subcommand pin" -s d -l dir -d 'Directory to pin under: each namespace goes to DIR/<type>ns/NAME' -r -F
+complete -c pinns -n "__fish_pinns_using_subcommand pin" -s f -l filename -d 'Pin name, one path component (CRI-O passes the sandbox\'s UUID)' -r
+complete -c pinns -n "__fish_pinns_using_subcommand pin" -s s -l sysctl -d 'Namespaced sysctl to set inside the new namespaces (repeatable)' -r
+complete -c pinns -n "__fish_pinns_using_subcommand pin" -s u -l uts -d 'Pin a UTS namespace (new, or the caller\'s with =host)' -r -f -a "host\t'Pin the caller\'s own namespace of this type'
+new\t'Create a new namespace (the same as giving the flag without a value)'"
+complete -c pinns -n "__fish_pinns_using_subcommand pin" -s i -l ipc -d 'Pin an IPC namespace (new, or the caller\'s with =host)' -r -f -a "host\t'Pin the caller\'s own namespace of this type'
+new\t'Create a new namespace (the same as giving the flag without a value)'"
+complete -c pinns -n "__fish_pinns_using_subcommand pin" -s n -l net -d 'Pin a network namespace (new, or the caller\'s with =host)' -r -f -a "host\t'Pin the caller\'s own namespace of this type'
+new\t'Create a new namespace (the same as giving the flag without a value)'"
+complete -c pinns -n "__fish_pinns_using_subcommand pin" -s U -l user -d 'Pin a user namespace; a new one needs --uid-mapping and --gid-mapping' -r -f -a "host\t'Pin the caller\'s own namespace of this type'
+new\t'Create a new namespace (the same as giving the flag without a value)'"
+complete -c pinns -n "__fish_pinns_using_subcommand pin" -s c -l cgroup -d 'Pin a cgroup namespace (new, or the caller\'s with =host)' -r -f -a "host\t'Pin the caller\'s own namespace of this type'
+new\t'Create a new namespace (the same as giving the flag without a value)'"
+complete -c pinns -n "__fish_pinns_using_subcommand pin" -s m -l mnt -d 'Pin a mount namespace; DIR/mntns is made an unbindable mount first' -r -f -a "host\t'Pin the caller\'s own namespace of this type'
+new\t'Create a new namespace (the same as giving the flag without a value)'"
+complete -c pinns -n "__fish_pinns_using_subcommand pin" -l uid-mapping -d 'uid mapping of a new user namespace: CTR-HOST-SIZE ranges joined by \'@\'' -r
+complete -c pinns -n "__fish_pinns_using_subcommand pin" -l gid-mapping -d 'gid mapping of a new user namespace: CTR-HOST-SIZE ranges joined by \'@\'' -r
+complete -c pinns -n "__fish_pinns_using_subcommand pin" -s h -l help -d 'Print help (see more with \'--help\')'
