@@ -2,7 +2,7 @@
 //! CRI-O passes to its pinns helper; the subcommands are our additions.
 
 use crate::ns::NsKind;
-use crate::pin::{PinRequest, Source};
+use crate::pin::{PinRequest, Propagation, Source};
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
@@ -87,6 +87,12 @@ pub struct PinArgs {
     #[arg(short = 'm', long, value_name = "MODE", num_args = 0..=1, require_equals = true, default_missing_value = "new", value_enum)]
     pub mnt: Option<NsMode>,
 
+    /// With a new --mnt: propagation of its mounts. `unchanged` keeps the
+    /// host's (as CRI-O's helper does); `slave` lets host mounts in but keeps
+    /// the namespace's own mounts out of the host (kubens)
+    #[arg(long = "mnt-propagation", value_name = "MODE", value_enum)]
+    pub mnt_propagation: Option<Propagation>,
+
     /// uid mapping of a new user namespace: CTR-HOST-SIZE ranges joined by '@'
     #[arg(long = "uid-mapping", value_name = "MAPPING")]
     pub uid_mapping: Option<String>,
@@ -116,6 +122,7 @@ impl PinArgs {
             sysctls: &self.sysctls,
             uid_mapping: self.uid_mapping.as_deref(),
             gid_mapping: self.gid_mapping.as_deref(),
+            mnt_propagation: self.mnt_propagation,
         }
     }
 }

@@ -12,6 +12,7 @@ use crate::sys::process::{self, Channel, Forked};
 use crate::sys::{self, mountinfo};
 use crate::sysctl::{self, Sysctl, SysctlError};
 use nix::errno::Errno;
+use nix::mount::MsFlags;
 use nix::sched::CloneFlags;
 use nix::sys::stat::SFlag;
 use nix::sys::wait::WaitStatus;
@@ -26,6 +27,20 @@ pub enum Source {
     New,
     /// The caller's own namespace (`--net=host`).
     Host,
+}
+
+/// Mount propagation given to a new mount namespace's mounts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Propagation {
+    /// Keep the propagation copied from the caller's mounts
+    #[default]
+    Unchanged,
+    /// Receive the host's mounts, send none back
+    Slave,
+    /// Neither receive nor send mounts
+    Private,
+    /// Receive and send mounts
+    Shared,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,6 +58,7 @@ pub struct PinPlan {
     pub namespaces: Vec<(NsKind, Source)>,
     pub sysctls: Vec<Sysctl>,
     pub id_maps: Option<IdMaps>,
+    pub mnt_propagation: Propagation,
 }
 
 /// The raw request, as the command line gives it.
@@ -54,6 +70,7 @@ pub struct PinRequest<'a> {
     pub sysctls: &'a [String],
     pub uid_mapping: Option<&'a str>,
     pub gid_mapping: Option<&'a str>,
+    pub mnt_propagation: Option<Propagation>,
 }
 
 impl PinPlan {
@@ -107,6 +124,15 @@ impl PinPlan {
             }
         };
 
+        let mnt_propagation = match req.mnt_propagation {
+            Some(_) if !namespaces.contains(&(NsKind::Mnt, Source::New)) => {
+                return Err(Error::Usage(
+                    "--mnt-propagation applies to a new mount namespace: add --mnt".into(),
+                ))
+            }
+            other => other.unwrap_or_default(),
+        };
+
         let sysctls = sysctl::parse_all(req.sysctls)?;
         for s in &sysctls {
             if !namespaces.contains(&(s.namespace(), Source::New)) {
@@ -125,6 +151,7 @@ impl PinPlan {
             namespaces,
             sysctls,
             id_maps,
+            mnt_propagation,
         })
     }
 
@@ -490,7 +517,20 @@ fn helper_create(plan: &PinPlan, channel: &Channel) -> Result<()> {
     if !flags.is_empty() {
         sys::unshare(flags)?;
     }
+    if plan.creates(NsKind::Mnt) {
+        set_propagation(plan.mnt_propagation)?;
+    }
     apply_sysctls(&plan.sysctls)
+}
+
+fn set_propagation(propagation: Propagation) -> Result<()> {
+    let flag = match propagation {
+        Propagation::Unchanged => return Ok(()),
+        Propagation::Slave => MsFlags::MS_SLAVE,
+        Propagation::Private => MsFlags::MS_PRIVATE,
+        Propagation::Shared => MsFlags::MS_SHARED,
+    };
+    sys::set_propagation_recursive(Path::new("/"), flag)
 }
 
 fn apply_sysctls(sysctls: &[Sysctl]) -> Result<()> {
@@ -518,6 +558,7 @@ mod tests {
             sysctls,
             uid_mapping: None,
             gid_mapping: None,
+            mnt_propagation: None,
         }
     }
 

@@ -23,6 +23,7 @@ fn word() -> impl Strategy<Value = String> {
         Just("-m".to_string()),
         Just("-U".to_string()),
         Just("--user=host".to_string()),
+        Just("--mnt-propagation=slave".to_string()),
         Just("-s".to_string()),
         prop_oneof![
             Just("net.ipv4.ip_forward=1"),

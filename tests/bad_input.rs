@@ -246,6 +246,21 @@ fn cases(t: &TestDir) -> Vec<Case> {
             "does not exist",
         ),
         ("unknown subcommand", os(&["frobnicate"]), "frobnicate"),
+        (
+            "propagation without --mnt",
+            with(&["--net", "--mnt-propagation=slave"]),
+            "add --mnt",
+        ),
+        (
+            "propagation with host mnt",
+            with(&["--mnt=host", "--mnt-propagation=slave"]),
+            "add --mnt",
+        ),
+        (
+            "unknown propagation",
+            with(&["--mnt", "--mnt-propagation=rslave"]),
+            "rslave",
+        ),
     ]
 }
 

@@ -263,3 +263,52 @@ fn sysctls_are_untouched_on_the_host() {
     ]);
     assert_eq!(t.snapshot(&POD_SYSCTLS).sysctls, before.sysctls);
 }
+
+#[test]
+fn mount_namespace_propagation_slave_keeps_its_mounts_from_the_host() {
+    let t = TestDir::new();
+    let d = path_str(&t.pins()).to_string();
+    // A shared mount of our own, as / is on systemd hosts.
+    let shared = t.path().join("shared");
+    std::fs::create_dir(&shared).unwrap();
+    let mount = |args: &[&str]| {
+        let status = std::process::Command::new("mount")
+            .args(args)
+            .status()
+            .unwrap();
+        assert!(status.success(), "mount {args:?}");
+    };
+    mount(&["--bind", path_str(&shared), path_str(&shared)]);
+    mount(&["--make-shared", path_str(&shared)]);
+
+    pin_ok(&["-d", &d, "-f", "kubens", "-m", "--mnt-propagation=slave"]);
+    pin_ok(&["-d", &d, "-f", "plain", "-m"]);
+    for name in ["kubens", "plain"] {
+        let inner = shared.join(name);
+        std::fs::create_dir(&inner).unwrap();
+        in_pins(
+            &t,
+            name,
+            &["mnt"],
+            &format!("mount -t tmpfs tmpfs {}", inner.display()),
+        );
+    }
+    let host_mounts: Vec<_> = t.mounts().into_iter().map(|(p, _)| p).collect();
+    assert!(
+        !host_mounts.contains(&shared.join("kubens")),
+        "a slave namespace's mount reached the host"
+    );
+    assert!(
+        host_mounts.contains(&shared.join("plain")),
+        "unchanged propagation should behave as CRI-O's helper"
+    );
+    let info = in_pins(&t, "kubens", &["mnt"], "cat /proc/self/mountinfo");
+    let line = info
+        .lines()
+        .find(|l| l.split(' ').nth(4) == Some(path_str(&shared)))
+        .unwrap();
+    assert!(
+        line.contains("master:") && !line.contains("shared:"),
+        "{line}"
+    );
+}

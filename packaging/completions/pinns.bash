@@ -26,7 +26,7 @@ _pinns() {
 
     case "${cmd}" in
         pinns)
-            opts="-d -f -s -u -i -n -U -c -m -h -V --dir --filename --sysctl --uts --ipc --net --user --cgroup --mnt --uid-mapping --gid-mapping --help --version pin"
+            opts="-d -f -s -u -i -n -U -c -m -h -V --dir --filename --sysctl --uts --ipc --net --user --cgroup --mnt --mnt-propagation --uid-mapping --gid-mapping --help --version pin"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -104,6 +104,10 @@ _pinns() {
                     COMPREPLY=($(compgen -W "host new" -- "${cur}"))
                     return 0
                     ;;
+                --mnt-propagation)
+                    COMPREPLY=($(compgen -W "unchanged slave private shared" -- "${cur}"))
+                    return 0
+                    ;;
                 --uid-mapping)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -120,7 +124,7 @@ _pinns() {
             return 0
             ;;
         pinns__subcmd__pin)
-            opts="-d -f -s -u -i -n -U -c -m -h --dir --filename --sysctl --uts --ipc --net --user --cgroup --mnt --uid-mapping --gid-mapping --help"
+            opts="-d -f -s -u -i -n -U -c -m -h --dir --filename --sysctl --uts --ipc --net --user --cgroup --mnt --mnt-propagation --uid-mapping --gid-mapping --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -196,6 +200,10 @@ _pinns() {
                     ;;
                 -m)
                     COMPREPLY=($(compgen -W "host new" -- "${cur}"))
+                    return 0
+                    ;;
+                --mnt-propagation)
+                    COMPREPLY=($(compgen -W "unchanged slave private shared" -- "${cur}"))
                     return 0
                     ;;
                 --uid-mapping)

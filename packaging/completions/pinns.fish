@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_pinns_global_optspecs
-    string join \n d/dir= f/filename= s/sysctl= u/uts= i/ipc= n/net= U/user= c/cgroup= m/mnt= uid-mapping= gid-mapping= h/help V/version
+    string join \n d/dir= f/filename= s/sysctl= u/uts= i/ipc= n/net= U/user= c/cgroup= m/mnt= mnt-propagation= uid-mapping= gid-mapping= h/help V/version
 end
 
 function __fish_pinns_needs_command
@@ -39,6 +39,10 @@ complete -c pinns -n "__fish_pinns_needs_command" -s c -l cgroup -d 'Pin a cgrou
 new\t'Create a new namespace (the same as giving the flag without a value)'"
 complete -c pinns -n "__fish_pinns_needs_command" -s m -l mnt -d 'Pin a mount namespace; DIR/mntns is made an unbindable mount first' -r -f -a "host\t'Pin the caller\'s own namespace of this type'
 new\t'Create a new namespace (the same as giving the flag without a value)'"
+complete -c pinns -n "__fish_pinns_needs_command" -l mnt-propagation -d 'With a new --mnt: propagation of its mounts. `unchanged` keeps the host\'s (as CRI-O\'s helper does); `slave` lets host mounts in but keeps the namespace\'s own mounts out of the host (kubens)' -r -f -a "unchanged\t'Keep the propagation copied from the caller\'s mounts'
+slave\t'Receive the host\'s mounts, send none back'
+private\t'Neither receive nor send mounts'
+shared\t'Receive and send mounts'"
 complete -c pinns -n "__fish_pinns_needs_command" -l uid-mapping -d 'uid mapping of a new user namespace: CTR-HOST-SIZE ranges joined by \'@\'' -r
 complete -c pinns -n "__fish_pinns_needs_command" -l gid-mapping -d 'gid mapping of a new user namespace: CTR-HOST-SIZE ranges joined by \'@\'' -r
 complete -c pinns -n "__fish_pinns_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -59,6 +63,10 @@ complete -c pinns -n "__fish_pinns_using_subcommand pin" -s c -l cgroup -d 'Pin 
 new\t'Create a new namespace (the same as giving the flag without a value)'"
 complete -c pinns -n "__fish_pinns_using_subcommand pin" -s m -l mnt -d 'Pin a mount namespace; DIR/mntns is made an unbindable mount first' -r -f -a "host\t'Pin the caller\'s own namespace of this type'
 new\t'Create a new namespace (the same as giving the flag without a value)'"
+complete -c pinns -n "__fish_pinns_using_subcommand pin" -l mnt-propagation -d 'With a new --mnt: propagation of its mounts. `unchanged` keeps the host\'s (as CRI-O\'s helper does); `slave` lets host mounts in but keeps the namespace\'s own mounts out of the host (kubens)' -r -f -a "unchanged\t'Keep the propagation copied from the caller\'s mounts'
+slave\t'Receive the host\'s mounts, send none back'
+private\t'Neither receive nor send mounts'
+shared\t'Receive and send mounts'"
 complete -c pinns -n "__fish_pinns_using_subcommand pin" -l uid-mapping -d 'uid mapping of a new user namespace: CTR-HOST-SIZE ranges joined by \'@\'' -r
 complete -c pinns -n "__fish_pinns_using_subcommand pin" -l gid-mapping -d 'gid mapping of a new user namespace: CTR-HOST-SIZE ranges joined by \'@\'' -r
 complete -c pinns -n "__fish_pinns_using_subcommand pin" -s h -l help -d 'Print help (see more with \'--help\')'

@@ -204,6 +204,18 @@ pub fn make_unbindable(path: &Path) -> Result<()> {
     .at("make unbindable", path)
 }
 
+/// Changes the propagation of every mount at and below `path`.
+pub fn set_propagation_recursive(path: &Path, flag: MsFlags) -> Result<()> {
+    mount(
+        None::<&str>,
+        path,
+        None::<&str>,
+        flag | MsFlags::MS_REC,
+        None::<&str>,
+    )
+    .at("set mount propagation of", path)
+}
+
 /// Lazily detaches the mount at `path`, never following a final symlink.
 pub fn detach(path: &Path) -> nix::Result<()> {
     umount2(path, MntFlags::MNT_DETACH | MntFlags::UMOUNT_NOFOLLOW)
