@@ -31,6 +31,28 @@ pub enum Command {
     /// Pin namespaces (the same as giving the pin options without a subcommand)
     Pin(PinArgs),
     /// Run a command in a pod's namespaces, on CPUs its latency-sensitive tasks do not use
+    ///
+    /// Joins the namespaces of the target (a pin NAME, --pid PID or --pod ID;
+    /// a user namespace before those it owns, the mount namespace last) and
+    /// runs COMMAND there (default: $SHELL when it exists in the joined mount
+    /// namespace, else /bin/sh), like `nsenter`, but on safe CPUs: the command's affinity is the
+    /// caller's allowed CPUs minus isolated CPUs, nohz_full CPUs, --avoid-cpus,
+    /// and every CPU that a task (thread) of the pod may run on when it is
+    /// SCHED_FIFO/RR/DEADLINE or pinned (allowed on only some of the online
+    /// CPUs). The pod's tasks are the processes in the target's net, ipc, uts,
+    /// pid and mnt namespaces (those that are not the caller's own). If no CPU
+    /// is left, it refuses and names each CPU and why.
+    ///
+    /// The command runs SCHED_OTHER (an inherited real-time policy is reset),
+    /// stays in the caller's cgroup (joining a cgroup namespace changes only
+    /// what it sees), gets only file descriptors 0, 1 and 2, and is a child of
+    /// pinns, which passes its exit status through (128+N if killed by signal
+    /// N). SIGINT/SIGTERM/SIGHUP/SIGQUIT sent to pinns are forwarded to it;
+    /// those from the terminal (Ctrl-C) reach it directly, as it is in the
+    /// terminal's foreground process group with pinns.
+    ///
+    /// Test seam: PINNS_SYSFS_CPU_DIR replaces /sys/devices/system/cpu for
+    /// reading `isolated` and `nohz_full` only.
     Enter(EnterArgs),
 }
 
@@ -123,28 +145,7 @@ impl PinArgs {
     }
 }
 
-/// `pinns enter`: debug a pod from the node without disturbing it.
-///
-/// Joins the namespaces of TARGET (user first, mount last) and runs COMMAND
-/// there (default: $SHELL when it exists in the joined mount namespace, else
-/// /bin/sh), like `nsenter`, but on safe CPUs: the command's affinity is the
-/// caller's allowed CPUs minus isolated CPUs, nohz_full CPUs, --avoid-cpus,
-/// and every CPU that a task (thread) of the pod may run on when it is
-/// SCHED_FIFO/RR/DEADLINE or pinned (allowed on only some of the online
-/// CPUs). The pod's tasks are the processes in the target's net, ipc, uts,
-/// pid and mnt namespaces (those that are not the caller's own). If no CPU
-/// is left, it refuses and names each CPU and why.
-///
-/// The command runs SCHED_OTHER (an inherited real-time policy is reset),
-/// stays in the caller's cgroup (joining a cgroup namespace changes only
-/// what it sees), gets only file descriptors 0, 1 and 2, and is a child of
-/// pinns, which passes its exit status through (128+N if killed by signal
-/// N). SIGINT/SIGTERM/SIGHUP/SIGQUIT sent to pinns are forwarded to it;
-/// those from the terminal (Ctrl-C) reach it directly, as it is in the
-/// terminal's foreground process group with pinns.
-///
-/// Test seam: PINNS_SYSFS_CPU_DIR replaces /sys/devices/system/cpu for
-/// reading `isolated` and `nohz_full` only.
+/// Arguments of `pinns enter` (the help text is on [`Command::Enter`]).
 #[derive(Debug, Args, Default, Clone)]
 #[command(group(ArgGroup::new("target").required(true).args(["name", "pid", "pod"])))]
 pub struct EnterArgs {

@@ -620,3 +620,32 @@ fn bad_inputs_are_one_line_errors_that_change_nothing() {
         );
     }
 }
+
+#[test]
+fn ctrl_c_on_a_terminal_reaches_the_command_and_pinns_survives_it() {
+    let t = TestDir::new();
+    pin(&t, "tty", &["-u"]);
+    let pins = t.pins();
+    // script(1) runs pinns on a new pseudo-terminal; the ^C byte written to
+    // it makes the terminal driver send SIGINT to the foreground group.
+    let inner = format!(
+        "{BIN} enter -d {} tty -- sh -c 'trap \"echo got-INT; exit 42\" INT; echo ready; \
+         i=0; while [ $i -lt 200 ]; do sleep 0.05; i=$((i+1)); done; echo no-signal'",
+        path_str(&pins)
+    );
+    let mut script = Command::new("script")
+        .args(["-q", "-e", "-c", &inner, "/dev/null"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("run script(1)");
+    let mut stdin = script.stdin.take().unwrap();
+    let mut lines = BufReader::new(script.stdout.take().unwrap()).lines();
+    let first = lines.next().unwrap().unwrap();
+    assert_eq!(first.trim(), "ready");
+    std::io::Write::write_all(&mut stdin, b"\x03").unwrap();
+    let rest: Vec<String> = lines.map_while(|l| l.ok()).collect();
+    assert!(rest.iter().any(|l| l.contains("got-INT")), "{rest:?}");
+    // 42 is the command's status: pinns outlived the ^C and passed it on.
+    assert_eq!(script.wait().unwrap().code(), Some(42), "{rest:?}");
+}
