@@ -3,7 +3,8 @@
 
 use crate::ns::NsKind;
 use crate::pin::{PinRequest, Propagation, Source};
-use clap::{Args, Parser, Subcommand};
+use clap::{ArgGroup, Args, Parser, Subcommand};
+use std::ffi::OsString;
 use std::path::PathBuf;
 
 #[derive(Debug, Parser)]
@@ -29,6 +30,30 @@ pub struct Cli {
 pub enum Command {
     /// Pin namespaces (the same as giving the pin options without a subcommand)
     Pin(PinArgs),
+    /// Run a command in a pod's namespaces, on CPUs its latency-sensitive tasks do not use
+    ///
+    /// Joins the namespaces of the target (a pin NAME, --pid PID or --pod ID;
+    /// a user namespace before those it owns, the mount namespace last) and
+    /// runs COMMAND there (default: $SHELL when it exists in the joined mount
+    /// namespace, else /bin/sh), like `nsenter`, but on safe CPUs: the command's affinity is the
+    /// caller's allowed CPUs minus isolated CPUs, nohz_full CPUs, --avoid-cpus,
+    /// and every CPU that a task (thread) of the pod may run on when it is
+    /// SCHED_FIFO/RR/DEADLINE or pinned (allowed on only some of the online
+    /// CPUs). The pod's tasks are the processes in the target's net, ipc, uts,
+    /// pid and mnt namespaces (those that are not the caller's own). If no CPU
+    /// is left, it refuses and names each CPU and why.
+    ///
+    /// The command runs SCHED_OTHER (an inherited real-time policy is reset),
+    /// stays in the caller's cgroup (joining a cgroup namespace changes only
+    /// what it sees), gets only file descriptors 0, 1 and 2, and is a child of
+    /// pinns, which passes its exit status through (128+N if killed by signal
+    /// N). SIGINT/SIGTERM/SIGHUP/SIGQUIT sent to pinns are forwarded to it;
+    /// those from the terminal (Ctrl-C) reach it directly, as it is in the
+    /// terminal's foreground process group with pinns.
+    ///
+    /// Test seam: PINNS_SYSFS_CPU_DIR replaces /sys/devices/system/cpu for
+    /// reading `isolated` and `nohz_full` only.
+    Enter(EnterArgs),
 }
 
 /// How a namespace flag was given: `--net` (new) or `--net=host`.
@@ -127,6 +152,105 @@ impl PinArgs {
     }
 }
 
+/// Arguments of `pinns enter` (the help text is on [`Command::Enter`]).
+#[derive(Debug, Args, Default, Clone)]
+#[command(group(ArgGroup::new("target").required(true).args(["name", "pid", "pod"])))]
+pub struct EnterArgs {
+    /// Pin name: join every namespace pinned as DIR/<type>ns/NAME
+    #[arg(value_name = "NAME")]
+    pub name: Option<String>,
+
+    /// Directory the pins are under (CRI-O's namespaces_dir)
+    #[arg(
+        short = 'd',
+        long = "dir",
+        value_name = "DIR",
+        default_value = "/var/run"
+    )]
+    pub dir: PathBuf,
+
+    /// Join the namespaces of a running process (by default: user if not
+    /// ours, cgroup, ipc, uts, net, pid, mnt)
+    #[arg(short = 't', long = "pid", value_name = "PID", value_parser = clap::value_parser!(i32).range(1..))]
+    pub pid: Option<i32>,
+
+    /// Join a CRI pod sandbox (ID or name), resolved with `crictl inspectp`
+    #[arg(long = "pod", value_name = "ID|NAME")]
+    pub pod: Option<String>,
+
+    /// Join only the network namespace (selection flags combine)
+    #[arg(short = 'n', long)]
+    pub net: bool,
+
+    /// Join only the IPC namespace (selection flags combine)
+    #[arg(short = 'i', long)]
+    pub ipc: bool,
+
+    /// Join only the UTS namespace (selection flags combine)
+    #[arg(short = 'u', long)]
+    pub uts: bool,
+
+    /// Join only the user namespace (selection flags combine)
+    #[arg(short = 'U', long)]
+    pub user: bool,
+
+    /// Join only the mount namespace (selection flags combine)
+    #[arg(short = 'm', long)]
+    pub mnt: bool,
+
+    /// Join only the cgroup namespace (selection flags combine)
+    #[arg(short = 'c', long)]
+    pub cgroup: bool,
+
+    /// Join only the PID namespace (selection flags combine; `--pid` names
+    /// the target process)
+    #[arg(short = 'p', long = "pidns")]
+    pub pidns: bool,
+
+    /// Run on exactly these CPUs (kernel list format, e.g. 0-1,4); refused
+    /// if one is isolated, nohz_full or used by a real-time task of the pod
+    #[arg(long = "cpus", value_name = "LIST", conflicts_with = "avoid_cpus")]
+    pub cpus: Option<String>,
+
+    /// Never run on these CPUs (e.g. the pods' exclusive CPUs)
+    #[arg(long = "avoid-cpus", value_name = "LIST")]
+    pub avoid_cpus: Option<String>,
+
+    /// Accept isolated, nohz_full and real-time-occupied CPUs in --cpus
+    #[arg(long = "allow-isolated", requires = "cpus")]
+    pub allow_isolated: bool,
+
+    /// Nice value of the command (-20 to 19)
+    #[arg(long = "nice", value_name = "N", allow_hyphen_values = true, value_parser = clap::value_parser!(i32).range(-20..=19))]
+    pub nice: Option<i32>,
+
+    /// Print the namespaces joined, the chosen CPUs and why others were excluded
+    #[arg(short = 'v', long = "verbose")]
+    pub verbose: bool,
+
+    /// The command and its arguments, after `--`
+    #[arg(last = true, value_name = "COMMAND")]
+    pub command: Vec<OsString>,
+}
+
+impl EnterArgs {
+    /// The namespace kinds the selection flags name; empty when none was given.
+    pub fn selected(&self) -> Vec<NsKind> {
+        [
+            (NsKind::User, self.user),
+            (NsKind::Cgroup, self.cgroup),
+            (NsKind::Ipc, self.ipc),
+            (NsKind::Uts, self.uts),
+            (NsKind::Net, self.net),
+            (NsKind::Pid, self.pidns),
+            (NsKind::Mnt, self.mnt),
+        ]
+        .into_iter()
+        .filter_map(|(kind, on)| on.then_some(kind))
+        .collect()
+    }
+}
+
 /// Turns a clap error into the one line we print after `[pinns:e]`.
 pub fn one_line(err: &clap::Error) -> String {
     let text = err.to_string();
@@ -212,6 +336,35 @@ mod tests {
         assert!(parse(&["-d", "/r", "-d", "/s", "-f", "x", "-n"]).is_err());
         assert!(parse(&["-d", "/r", "-f", "x", "--net", "--net=host"]).is_err());
         assert!(parse(&["--bogus"]).is_err());
+    }
+
+    #[test]
+    fn enter_takes_one_target_and_a_command() {
+        let cli = parse(&["enter", "pod-a", "--net", "-u", "--", "ip", "-br", "a"]).unwrap();
+        let Some(Command::Enter(args)) = cli.command else {
+            panic!("not enter")
+        };
+        assert_eq!(args.name.as_deref(), Some("pod-a"));
+        assert_eq!(args.dir, PathBuf::from("/var/run"));
+        assert_eq!(args.selected(), vec![NsKind::Uts, NsKind::Net]);
+        assert_eq!(args.command, ["ip", "-br", "a"].map(OsString::from));
+
+        let cli = parse(&["enter", "--pid", "42", "-p", "--nice", "-5"]).unwrap();
+        let Some(Command::Enter(args)) = cli.command else {
+            panic!("not enter")
+        };
+        assert_eq!((args.pid, args.nice), (Some(42), Some(-5)));
+        assert_eq!(args.selected(), vec![NsKind::Pid]);
+        assert!(args.command.is_empty());
+
+        assert!(parse(&["enter"]).is_err());
+        assert!(parse(&["enter", "a", "--pid", "1"]).is_err());
+        assert!(parse(&["enter", "--pod", "x", "--pid", "1"]).is_err());
+        assert!(parse(&["enter", "--pid", "0"]).is_err());
+        assert!(parse(&["enter", "a", "--nice", "20"]).is_err());
+        assert!(parse(&["enter", "a", "--cpus", "0", "--avoid-cpus", "1"]).is_err());
+        assert!(parse(&["enter", "a", "--allow-isolated"]).is_err());
+        assert!(parse(&["enter", "a", "sh"]).is_err(), "command needs --");
     }
 
     #[test]

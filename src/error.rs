@@ -41,6 +41,13 @@ pub enum Error {
     #[error("{0}")]
     Refused(String),
 
+    /// The entered command could not be executed (`pinns enter`).
+    #[error("cannot execute {program:?} in the target's namespaces: {errno}")]
+    Exec { program: String, errno: Errno },
+
+    #[error(transparent)]
+    Placement(#[from] crate::placement::PlacementError),
+
     /// The helper process that creates user/mount namespaces reported a failure.
     #[error("{0}")]
     Helper(String),
@@ -74,6 +81,12 @@ impl Error {
             | Error::Sysctl(_)
             | Error::IdMap(_)
             | Error::CpuList(_) => 2,
+            // As shells and env(1) do: not found, or found but not runnable.
+            Error::Exec {
+                errno: Errno::ENOENT,
+                ..
+            } => 127,
+            Error::Exec { .. } => 126,
             _ => 1,
         }
     }

@@ -5,11 +5,14 @@
 
 pub mod cli;
 pub mod cpuset;
+pub mod crictl;
+pub mod enter;
 pub mod error;
 pub mod idmap;
 pub mod name;
 pub mod ns;
 pub mod pin;
+pub mod placement;
 pub mod procs;
 pub mod rollback;
 pub mod sys;
@@ -36,6 +39,7 @@ pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> Result<ExitCode> {
     match cli.command {
         None => pin_command(&cli.pin),
         Some(Command::Pin(args)) => pin_command(&args),
+        Some(Command::Enter(args)) => enter::enter(&args),
     }
 }
 

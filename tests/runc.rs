@@ -13,24 +13,14 @@ fn pin_pod(t: &TestDir, name: &str, extra: &[&str]) {
     assert_eq!(status, 0, "pin {name}: {stderr}");
 }
 
-fn joins(t: &TestDir, name: &str) -> Vec<(&'static str, std::path::PathBuf)> {
-    vec![
-        ("network", t.pin_path("net", name)),
-        ("ipc", t.pin_path("ipc", name)),
-        ("uts", t.pin_path("uts", name)),
-    ]
-}
-
+/// A busybox container of `pod` running `script`.
 fn bundle(t: &TestDir, pod: &str, script: &str) -> Bundle {
-    let joins = joins(t, pod);
-    let joins: Vec<(&str, &std::path::Path)> =
-        joins.iter().map(|(k, p)| (*k, p.as_path())).collect();
-    Bundle::new(
-        t.path(),
-        &["/bin/busybox", "sh", "-c", script],
-        &joins,
-        None,
-    )
+    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    Bundle::new(t.path().join(format!("bundle-{n}")))
+        .args(&["/bin/busybox", "sh", "-c", script])
+        .join_pod(&t.pins(), pod)
+        .host_usr()
 }
 
 fn stdout_of(out: std::process::Output) -> String {
@@ -50,23 +40,10 @@ fn container_sees_the_pods_sysctls_and_hostname() {
     } else {
         "1"
     };
-    pin_pod(
-        &t,
-        "pod",
-        &[
-            "-s",
-            &format!("net.ipv4.ip_forward={forward}"),
-            "-s",
-            "kernel.hostname=pod-host",
-        ],
-    );
-    let out = bundle(
-        &t,
-        "pod",
-        "busybox hostname; cat /proc/sys/net/ipv4/ip_forward; readlink /proc/self/ns/net",
-    )
-    .run();
-    let out = stdout_of(out);
+    let fwd = format!("net.ipv4.ip_forward={forward}");
+    pin_pod(&t, "pod", &["-s", &fwd, "-s", "kernel.hostname=pod-host"]);
+    let script = "hostname; cat /proc/sys/net/ipv4/ip_forward; readlink /proc/self/ns/net";
+    let out = stdout_of(bundle(&t, "pod", script).run_to_end("pinns-test"));
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines[0], "pod-host");
     assert_eq!(lines[1], forward);
@@ -89,28 +66,31 @@ fn containers_of_one_pod_share_ipc_and_other_pods_do_not() {
         "pod-a",
         "/usr/bin/ipcmk -M 65536 && touch /tmp/ready && sleep 60",
     )
-    .start();
-    let mut ready = false;
-    for _ in 0..100 {
-        if stdout_of(first.exec(&["/bin/busybox", "ls", "/tmp"])).contains("ready") {
-            ready = true;
-            break;
+    .run("pinns-test");
+    let ready = (0..100).any(|_| {
+        let out = first.exec(&["/bin/busybox", "ls", "/tmp"]);
+        let found = String::from_utf8_lossy(&out.stdout).contains("ready");
+        if !found {
+            std::thread::sleep(std::time::Duration::from_millis(50));
         }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-    assert!(ready, "first container never created its segment");
-    let shmid_line =
+        found
+    });
+    assert!(
+        ready,
+        "first container never created its segment: {}",
+        first.output()
+    );
+    let table =
         stdout_of(first.exec(&["/bin/busybox", "sh", "-c", "tail -n +2 /proc/sysvipc/shm"]));
-    assert!(shmid_line.contains("65536"), "{shmid_line}");
+    assert!(table.contains("65536"), "{table}");
 
-    let same_pod = stdout_of(bundle(&t, "pod-a", segments).run());
-    let other_pod = stdout_of(bundle(&t, "pod-b", segments).run());
+    let same_pod = stdout_of(bundle(&t, "pod-a", segments).run_to_end("pinns-test"));
+    let other_pod = stdout_of(bundle(&t, "pod-b", segments).run_to_end("pinns-test"));
     assert_eq!(
         same_pod, "1",
         "second container of the pod does not see the segment"
     );
     assert_eq!(other_pod, "0", "another pod sees this pod's segment");
-    // Neither is the host's ipc namespace.
     assert_ne!(
         ns_inode(t.pin_path("ipc", "pod-a")),
         ns_inode("/proc/self/ns/ipc")
@@ -118,19 +98,11 @@ fn containers_of_one_pod_share_ipc_and_other_pods_do_not() {
 }
 
 #[test]
-fn runtime_hostname_field_works_with_a_pinned_uts_namespace() {
+fn runtime_hostname_field_lands_in_the_pinned_namespace() {
     let t = TestDir::new();
     pin_pod(&t, "named", &[]);
-    let joins = joins(&t, "named");
-    let joins: Vec<(&str, &std::path::Path)> =
-        joins.iter().map(|(k, p)| (*k, p.as_path())).collect();
-    let b = Bundle::new(
-        t.path(),
-        &["/bin/busybox", "hostname"],
-        &joins,
-        Some("from-runtime"),
-    );
-    assert_eq!(stdout_of(b.run()), "from-runtime");
-    // The hostname lives in the pinned namespace, after the container is gone.
+    let b = bundle(&t, "named", "hostname").hostname("from-runtime");
+    assert_eq!(stdout_of(b.run_to_end("pinns-test")), "from-runtime");
+    // The container is gone; the pod's UTS namespace keeps the name.
     assert_eq!(in_pins(&t, "named", &["uts"], "hostname"), "from-runtime");
 }

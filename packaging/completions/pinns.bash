@@ -16,6 +16,9 @@ _pinns() {
             ",$1")
                 cmd="pinns"
                 ;;
+            pinns,enter)
+                cmd="pinns__subcmd__enter"
+                ;;
             pinns,pin)
                 cmd="pinns__subcmd__pin"
                 ;;
@@ -26,7 +29,7 @@ _pinns() {
 
     case "${cmd}" in
         pinns)
-            opts="-d -f -s -u -i -n -U -c -m -h -V --dir --filename --sysctl --uts --ipc --net --user --cgroup --mnt --mnt-propagation --uid-mapping --gid-mapping --help --version pin"
+            opts="-d -f -s -u -i -n -U -c -m -h -V --dir --filename --sysctl --uts --ipc --net --user --cgroup --mnt --mnt-propagation --uid-mapping --gid-mapping --help --version pin enter"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -113,6 +116,52 @@ _pinns() {
                     return 0
                     ;;
                 --gid-mapping)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        pinns__subcmd__enter)
+            opts="-d -t -n -i -u -U -m -c -p -v -h --dir --pid --pod --net --ipc --uts --user --mnt --cgroup --pidns --cpus --avoid-cpus --allow-isolated --nice --verbose --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -d)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pid)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -t)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pod)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cpus)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --avoid-cpus)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --nice)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

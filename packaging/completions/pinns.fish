@@ -48,6 +48,7 @@ complete -c pinns -n "__fish_pinns_needs_command" -l gid-mapping -d 'gid mapping
 complete -c pinns -n "__fish_pinns_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c pinns -n "__fish_pinns_needs_command" -s V -l version -d 'Print version'
 complete -c pinns -n "__fish_pinns_needs_command" -f -a "pin" -d 'Pin namespaces (the same as giving the pin options without a subcommand)'
+complete -c pinns -n "__fish_pinns_needs_command" -f -a "enter" -d 'Run a command in a pod\'s namespaces, on CPUs its latency-sensitive tasks do not use'
 complete -c pinns -n "__fish_pinns_using_subcommand pin" -s d -l dir -d 'Directory to pin under: each namespace goes to DIR/<type>ns/NAME' -r -F
 complete -c pinns -n "__fish_pinns_using_subcommand pin" -s f -l filename -d 'Pin name, one path component (CRI-O passes the sandbox\'s UUID)' -r
 complete -c pinns -n "__fish_pinns_using_subcommand pin" -s s -l sysctl -d 'Namespaced sysctl to set inside the new namespaces (repeatable)' -r
@@ -70,3 +71,19 @@ shared\t'Receive and send mounts'"
 complete -c pinns -n "__fish_pinns_using_subcommand pin" -l uid-mapping -d 'uid mapping of a new user namespace: CTR-HOST-SIZE ranges joined by \'@\'' -r
 complete -c pinns -n "__fish_pinns_using_subcommand pin" -l gid-mapping -d 'gid mapping of a new user namespace: CTR-HOST-SIZE ranges joined by \'@\'' -r
 complete -c pinns -n "__fish_pinns_using_subcommand pin" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c pinns -n "__fish_pinns_using_subcommand enter" -s d -l dir -d 'Directory the pins are under (CRI-O\'s namespaces_dir)' -r -F
+complete -c pinns -n "__fish_pinns_using_subcommand enter" -s t -l pid -d 'Join the namespaces of a running process (by default: user if not ours, cgroup, ipc, uts, net, pid, mnt)' -r
+complete -c pinns -n "__fish_pinns_using_subcommand enter" -l pod -d 'Join a CRI pod sandbox (ID or name), resolved with `crictl inspectp`' -r
+complete -c pinns -n "__fish_pinns_using_subcommand enter" -l cpus -d 'Run on exactly these CPUs (kernel list format, e.g. 0-1,4); refused if one is isolated, nohz_full or used by a real-time task of the pod' -r
+complete -c pinns -n "__fish_pinns_using_subcommand enter" -l avoid-cpus -d 'Never run on these CPUs (e.g. the pods\' exclusive CPUs)' -r
+complete -c pinns -n "__fish_pinns_using_subcommand enter" -l nice -d 'Nice value of the command (-20 to 19)' -r
+complete -c pinns -n "__fish_pinns_using_subcommand enter" -s n -l net -d 'Join only the network namespace (selection flags combine)'
+complete -c pinns -n "__fish_pinns_using_subcommand enter" -s i -l ipc -d 'Join only the IPC namespace (selection flags combine)'
+complete -c pinns -n "__fish_pinns_using_subcommand enter" -s u -l uts -d 'Join only the UTS namespace (selection flags combine)'
+complete -c pinns -n "__fish_pinns_using_subcommand enter" -s U -l user -d 'Join only the user namespace (selection flags combine)'
+complete -c pinns -n "__fish_pinns_using_subcommand enter" -s m -l mnt -d 'Join only the mount namespace (selection flags combine)'
+complete -c pinns -n "__fish_pinns_using_subcommand enter" -s c -l cgroup -d 'Join only the cgroup namespace (selection flags combine)'
+complete -c pinns -n "__fish_pinns_using_subcommand enter" -s p -l pidns -d 'Join only the PID namespace (selection flags combine; `--pid` names the target process)'
+complete -c pinns -n "__fish_pinns_using_subcommand enter" -l allow-isolated -d 'Accept isolated, nohz_full and real-time-occupied CPUs in --cpus'
+complete -c pinns -n "__fish_pinns_using_subcommand enter" -s v -l verbose -d 'Print the namespaces joined, the chosen CPUs and why others were excluded'
+complete -c pinns -n "__fish_pinns_using_subcommand enter" -s h -l help -d 'Print help (see more with \'--help\')'

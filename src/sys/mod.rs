@@ -2,8 +2,10 @@
 //! block of the crate, lives under this module; the rest of the crate decides
 //! *what* to do and calls these small functions to do it.
 
+pub mod exec;
 pub mod mountinfo;
 pub mod process;
+pub mod sched;
 
 use crate::error::{Error, PathContext, Result};
 use nix::errno::Errno;
