@@ -108,7 +108,7 @@ pub fn kill_and_reap(child: Pid) {
 /// Becomes root of the current user namespace (ids must be mapped).
 pub fn become_namespace_root() -> Result<()> {
     nix::unistd::setresgid(Gid::from_raw(0), Gid::from_raw(0), Gid::from_raw(0))
-        .map_err(|e| Error::call("setresgid(0) in the new user namespace", e))?;
+        .map_err(|e| Error::call("setresgid(0) in the user namespace", e))?;
     nix::unistd::setresuid(Uid::from_raw(0), Uid::from_raw(0), Uid::from_raw(0))
-        .map_err(|e| Error::call("setresuid(0) in the new user namespace", e))
+        .map_err(|e| Error::call("setresuid(0) in the user namespace", e))
 }
