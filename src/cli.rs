@@ -254,9 +254,15 @@ impl PinArgs {
 /// Turns a clap error into the one line we print after `[pinns:e]`.
 pub fn one_line(err: &clap::Error) -> String {
     let text = err.to_string();
-    let first = text.lines().next().unwrap_or("invalid arguments");
+    let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
+    let first = lines.next().unwrap_or("invalid arguments");
     let first = first.strip_prefix("error: ").unwrap_or(first);
-    format!("{first} (see pinns --help)")
+    // "the following required arguments were not provided:" names them on
+    // the next line; without it the message says nothing.
+    match lines.next() {
+        Some(detail) if first.ends_with(':') => format!("{first} {detail} (see pinns --help)"),
+        _ => format!("{first} (see pinns --help)"),
+    }
 }
 
 #[cfg(test)]
@@ -344,5 +350,8 @@ mod tests {
         let line = one_line(&err);
         assert!(!line.contains('\n'));
         assert!(line.contains("--bogus"), "{line}");
+        let err = parse(&["list"]).unwrap_err();
+        let line = one_line(&err);
+        assert!(!line.contains('\n') && line.contains("--dir"), "{line}");
     }
 }

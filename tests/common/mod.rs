@@ -2,6 +2,8 @@
 //! the test panics), the real binary, and snapshots of what a call may touch.
 #![allow(dead_code)]
 
+pub mod runc;
+
 use assert_cmd::Command;
 use std::collections::BTreeSet;
 use std::os::unix::fs::MetadataExt;
@@ -17,7 +19,10 @@ pub struct TestDir {
 
 impl TestDir {
     pub fn new() -> TestDir {
-        let tmp = tempfile::Builder::new().prefix("pinns-test-").tempdir().expect("create temp dir");
+        let tmp = tempfile::Builder::new()
+            .prefix("pinns-test-")
+            .tempdir()
+            .expect("create temp dir");
         TestDir { tmp: Some(tmp) }
     }
 
@@ -40,7 +45,11 @@ impl TestDir {
     }
 
     pub fn nsfs_mounts(&self) -> Vec<PathBuf> {
-        self.mounts().into_iter().filter(|(_, t)| t == "nsfs").map(|(p, _)| p).collect()
+        self.mounts()
+            .into_iter()
+            .filter(|(_, t)| t == "nsfs")
+            .map(|(p, _)| p)
+            .collect()
     }
 
     /// Every path below the directory (files and directories).
@@ -55,7 +64,10 @@ impl TestDir {
         Snapshot {
             files: self.files(),
             mounts: self.mounts(),
-            sysctls: sysctls.iter().map(|k| (k.to_string(), host_sysctl(k))).collect(),
+            sysctls: sysctls
+                .iter()
+                .map(|k| (k.to_string(), host_sysctl(k)))
+                .collect(),
         }
     }
 }
@@ -79,7 +91,9 @@ pub struct Snapshot {
 }
 
 fn walk(dir: &Path, out: &mut BTreeSet<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
     for entry in entries.flatten() {
         let path = entry.path();
         out.insert(path.clone());
@@ -105,13 +119,18 @@ pub fn mounts_under(root: &Path) -> Vec<(PathBuf, String)> {
 /// The host's value of a sysctl, read from /proc/sys.
 pub fn host_sysctl(key: &str) -> String {
     let path = format!("/proc/sys/{}", key.replace('.', "/"));
-    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {path}: {e}")).trim().to_string()
+    std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("read {path}: {e}"))
+        .trim()
+        .to_string()
 }
 
 /// Inode of a namespace file (a pin or /proc/<pid>/ns/<type>).
 pub fn ns_inode(path: impl AsRef<Path>) -> u64 {
     let path = path.as_ref();
-    std::fs::metadata(path).unwrap_or_else(|e| panic!("stat {}: {e}", path.display())).ino()
+    std::fs::metadata(path)
+        .unwrap_or_else(|e| panic!("stat {}: {e}", path.display()))
+        .ino()
 }
 
 pub fn pinns() -> Command {
@@ -135,7 +154,10 @@ pub fn assert_one_line_error(status: i32, stderr: &str, needle: &str) {
     assert_ne!(status, 0, "expected failure, stderr: {stderr}");
     let lines: Vec<&str> = stderr.lines().collect();
     assert_eq!(lines.len(), 1, "expected one line, got: {stderr:?}");
-    assert!(lines[0].starts_with("[pinns:e] "), "untagged error: {stderr:?}");
+    assert!(
+        lines[0].starts_with("[pinns:e] "),
+        "untagged error: {stderr:?}"
+    );
     assert!(
         lines[0].to_lowercase().contains(&needle.to_lowercase()),
         "error {:?} does not mention {needle:?}",
@@ -154,7 +176,14 @@ pub fn in_pins(t: &TestDir, name: &str, kinds: &[&str], script: &str) -> String 
     for kind in kinds {
         cmd.arg(format!("--{kind}={}", t.pin_path(kind, name).display()));
     }
-    let out = cmd.args(["sh", "-c", script]).output().expect("run nsenter");
-    assert!(out.status.success(), "nsenter {kinds:?} {script}: {}", String::from_utf8_lossy(&out.stderr));
+    let out = cmd
+        .args(["sh", "-c", script])
+        .output()
+        .expect("run nsenter");
+    assert!(
+        out.status.success(),
+        "nsenter {kinds:?} {script}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
