@@ -374,9 +374,14 @@ fn remove_pin(dir: &PinDir, pin: &Pin, expect: Expect) -> Result<Vec<String>> {
             (_, _, Some(Content::Foreign(what))) => {
                 notes.push(format!("broken: {} is {what}; left alone", path.display()))
             }
-            (Expect::AsSeen, Some(seen), Some(now)) if !same_content(seen, &now) => notes.push(
-                format!("{} changed during the sweep; left alone", path.display()),
-            ),
+            (Expect::AsSeen, Some(seen), Some(now))
+                if !same_content(seen, &now) || !same_mtime(type_dir, name, seen) =>
+            {
+                notes.push(format!(
+                    "{} changed during the sweep; left alone",
+                    path.display()
+                ))
+            }
             (_, _, Some(_)) => {
                 if let Some(note) = remove_path(type_dir, dev, name, *kind, &host, &path)? {
                     notes.push(note);
@@ -385,6 +390,22 @@ fn remove_pin(dir: &PinDir, pin: &Pin, expect: Expect) -> Result<Vec<String>> {
         }
     }
     Ok(notes)
+}
+
+/// A leftover file that was touched since the scan (a runtime preparing to
+/// pin onto it) is no longer the old file the sweep judged.
+fn same_mtime(type_dir: BorrowedFd<'_>, name: &Path, seen: &Entry) -> bool {
+    if !matches!(seen.content, Content::Leftover { .. }) {
+        return true; // a namespace is identified by its inode alone
+    }
+    let now = sys::stat_at_nofollow(type_dir, name).ok().and_then(|st| {
+        let since = std::time::Duration::new(
+            u64::try_from(st.st_mtime).ok()?,
+            u32::try_from(st.st_mtime_nsec).ok()?,
+        );
+        SystemTime::UNIX_EPOCH.checked_add(since)
+    });
+    now.is_some() && now == seen.mtime
 }
 
 fn same_content(seen: &Entry, now: &Content) -> bool {
@@ -450,6 +471,19 @@ fn sweep_cgroups(root: &Path, plan: &Plan, report: &mut Report) -> Result<()> {
     Ok(())
 }
 
+/// A cgroup met by the walk, with what was learnt about it.
+#[derive(Clone, Copy)]
+struct Found<'a> {
+    parent: BorrowedFd<'a>,
+    cgroup: BorrowedFd<'a>,
+    name: &'a Path,
+    path: &'a Path,
+    /// Children still there (or that would be, in a dry run).
+    children: usize,
+    /// From the directory's mtime before its children were visited.
+    age: Option<std::time::Duration>,
+}
+
 struct CgroupWalk<'a> {
     plan: &'a Plan,
     dev: u64,
@@ -483,20 +517,26 @@ impl CgroupWalk<'_> {
                     continue;
                 }
             };
-            let same_fs = sys::stat_fd(child.as_fd()).is_ok_and(|st| st.st_dev == self.dev);
+            // The age is read before the children are visited: removing a
+            // child updates its parent's mtime, and the parent would look
+            // young to a leaf-first sweep.
+            let st = sys::stat_fd(child.as_fd()).ok();
+            let age = st.as_ref().and_then(|st| mtime_age(st.st_mtime));
+            let same_fs = st.is_some_and(|st| st.st_dev == self.dev);
             let grandchildren = if same_fs {
                 self.visit(child.as_fd(), &child_path, report)
             } else {
                 usize::MAX
             };
-            if !self.consider(
-                dir,
-                child.as_fd(),
-                &name,
-                &child_path,
-                grandchildren,
-                report,
-            ) {
+            let found = Found {
+                parent: dir,
+                cgroup: child.as_fd(),
+                name: &name,
+                path: &child_path,
+                children: grandchildren,
+                age,
+            };
+            if !self.consider(&found, report) {
                 remaining += 1;
             }
         }
@@ -505,15 +545,15 @@ impl CgroupWalk<'_> {
 
     /// Decides on one cgroup whose children were already visited; returns
     /// whether it is (or would be) gone.
-    fn consider(
-        &self,
-        parent: BorrowedFd<'_>,
-        cgroup: BorrowedFd<'_>,
-        name: &Path,
-        path: &Path,
-        children: usize,
-        report: &mut Report,
-    ) -> bool {
+    fn consider(&self, found: &Found<'_>, report: &mut Report) -> bool {
+        let Found {
+            parent,
+            cgroup,
+            name,
+            path,
+            children,
+            age,
+        } = *found;
         let ids = ids_in_cgroup_name(&name.to_string_lossy());
         if ids.is_empty() {
             return false; // not a pod's or a container's: not ours to judge
@@ -533,10 +573,7 @@ impl CgroupWalk<'_> {
         } else if !cgroup_is_empty(cgroup) {
             Err(kept("has processes"))
         } else {
-            match sys::stat_fd(cgroup)
-                .ok()
-                .and_then(|st| mtime_age(st.st_mtime))
-            {
+            match age {
                 Some(age) if age >= self.plan.rules.older_than => Ok(age),
                 Some(age) => Err(kept(&format!(
                     "younger than the threshold ({})",

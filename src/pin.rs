@@ -152,13 +152,20 @@ pub fn pin(plan: &PinPlan) -> Result<()> {
 
     let mut rollback = Rollback::default();
     let dir = ensure_dir(&plan.dir, &mut rollback)?;
-    let type_dirs = plan
+    let mut type_dirs = plan
         .namespaces
         .iter()
         .map(|(kind, _)| Ok((*kind, ensure_subdir(&dir, &plan.dir, *kind, &mut rollback)?)))
         .collect::<Result<Vec<_>>>()?;
     if plan.creates(NsKind::Mnt) {
         prepare_mount_ns_dir(&plan.dir.join(NsKind::Mnt.dir_name()), &mut rollback)?;
+        // The descriptor opened before the self bind refers to the directory
+        // *under* it: a pin made through it would be hidden beneath the new
+        // mount (invisible at its path, and its file impossible to remove).
+        // Reopen, so the lookup lands on the mount just made.
+        for (kind, fd) in type_dirs.iter_mut().filter(|(k, _)| *k == NsKind::Mnt) {
+            *fd = ensure_subdir(&dir, &plan.dir, *kind, &mut rollback)?;
+        }
     }
 
     let holder = NsHolder::create(plan)?;
