@@ -54,6 +54,137 @@ pub enum Command {
     /// Test seam: PINNS_SYSFS_CPU_DIR replaces /sys/devices/system/cpu for
     /// reading `isolated` and `nohz_full` only.
     Enter(EnterArgs),
+    Cleanup(CleanupArgs),
+    List(ListArgs),
+    Inspect(InspectArgs),
+}
+
+/// Which pins are orphans: shared by `cleanup` and `list`.
+#[derive(Debug, Args, Default, Clone)]
+pub struct OrphanArgs {
+    /// Only pins and cgroups at least this old can be orphans (30s, 10m, 1h, 1h30m)
+    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = parse_duration)]
+    pub older_than: std::time::Duration,
+
+    /// Never treat this pin name, pod UID or container ID as an orphan (repeatable)
+    #[arg(long = "keep", value_name = "NAME")]
+    pub keep: Vec<String>,
+
+    /// Keep every name in FILE (one per line; blank lines and # comments ignored)
+    #[arg(long = "keep-file", value_name = "FILE")]
+    pub keep_files: Vec<PathBuf>,
+
+    /// Keep every live sandbox and container known to the runtime, asking `crictl pods`,
+    /// `crictl inspectp` and `crictl ps`; fails (removing nothing) if crictl is missing or fails
+    #[arg(long)]
+    pub keep_from_crictl: bool,
+}
+
+/// Remove a pod's pins, sweep orphaned pins and empty leaked cgroups.
+///
+/// `-f NAME` tears down one pod: every DIR/<type>ns/NAME that holds a namespace is unmounted
+/// (MNT_DETACH) and its file removed; a second call finds nothing and succeeds.
+///
+/// `--orphans` removes the pins no pod uses: at least --older-than old (the age of the file
+/// under the mount, i.e. when it was pinned), no process in any of the pod's own namespaces,
+/// and not in the keep set. Empty files left by a crashed pin count as orphans too.
+///
+/// `--cgroups ROOT` removes empty cgroups below ROOT (v1 or v2) whose name carries a pod UID
+/// or a 64-hex container ID not in the keep set: leaf first, only without processes or
+/// children, at least --older-than old (directory mtime), never ROOT itself.
+///
+/// Only nsfs mounts are unmounted and only empty plain files removed; a non-empty file, a
+/// foreign mount, a symlink or a directory at a pin path is reported and left alone. Each pin
+/// is re-checked and removed under the lock `pin` takes on DIR, so a pod pinned during a sweep
+/// is never removed. Ends with a summary line; exits 1 if any item failed.
+#[derive(Debug, Args, Clone)]
+#[command(group(clap::ArgGroup::new("what").required(true).multiple(true).args(["filename", "orphans", "cgroups"])))]
+pub struct CleanupArgs {
+    /// Directory the pins are under (DIR/<type>ns/NAME)
+    #[arg(short = 'd', long = "dir", value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+
+    /// Remove every pin of this name, whether or not processes still use it
+    #[arg(
+        short = 'f',
+        long = "filename",
+        value_name = "NAME",
+        requires = "dir",
+        conflicts_with = "interval"
+    )]
+    pub filename: Option<String>,
+
+    /// Remove orphaned pins under DIR
+    #[arg(long, requires = "dir")]
+    pub orphans: bool,
+
+    /// Remove empty leaked pod/container cgroups below ROOT (repeatable)
+    #[arg(long = "cgroups", value_name = "ROOT")]
+    pub cgroups: Vec<PathBuf>,
+
+    #[command(flatten)]
+    pub orphan: OrphanArgs,
+
+    /// Report what would be removed; remove nothing
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Print the report as one JSON object per sweep
+    #[arg(long)]
+    pub json: bool,
+
+    /// Sweep again every DURATION until SIGINT or SIGTERM (then exit 0 after the current sweep)
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub interval: Option<std::time::Duration>,
+}
+
+/// List the pins under DIR: one row per pin name.
+///
+/// Columns: NAME, STATE (in use: a process lives in one of the pod's own namespaces; idle;
+/// orphan: what `cleanup --orphans` would remove with the same options; broken: a pin path
+/// holds a non-empty file, a foreign mount, a symlink or a directory), AGE (since it was
+/// pinned), PROCS (processes in the pod's own namespaces; host namespaces pinned with =host
+/// are marked "(host)" and not counted), NAMESPACES (type:inode). One scan of /proc serves
+/// every pin. No colour.
+#[derive(Debug, Args, Clone)]
+pub struct ListArgs {
+    /// Directory the pins are under
+    #[arg(short = 'd', long = "dir", value_name = "DIR", required = true)]
+    pub dir: PathBuf,
+
+    #[command(flatten)]
+    pub orphan: OrphanArgs,
+
+    /// Print JSON instead of a table
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Show everything about one pod's pins.
+///
+/// Per type: the namespace inode and the inode of the user namespace owning it; the uid/gid
+/// maps of a pinned user namespace; the hostname and domainname of the UTS namespace; the
+/// interfaces, addresses and byte counters of the network namespace; and every process living
+/// in the pod's own namespaces with its command, allowed CPUs, scheduling policy and its
+/// real-time threads. What only shows from inside a namespace is read by a short-lived child
+/// that joins it; pinns itself joins nothing.
+#[derive(Debug, Args, Clone)]
+pub struct InspectArgs {
+    /// Directory the pins are under
+    #[arg(short = 'd', long = "dir", value_name = "DIR", required = true)]
+    pub dir: PathBuf,
+
+    /// Pin name (the NAME of DIR/<type>ns/NAME)
+    #[arg(value_name = "NAME")]
+    pub name: String,
+
+    /// Print JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    crate::duration::parse(s).map_err(|e| e.to_string())
 }
 
 /// How a namespace flag was given: `--net` (new) or `--net=host`.
@@ -254,9 +385,15 @@ impl EnterArgs {
 /// Turns a clap error into the one line we print after `[pinns:e]`.
 pub fn one_line(err: &clap::Error) -> String {
     let text = err.to_string();
-    let first = text.lines().next().unwrap_or("invalid arguments");
+    let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
+    let first = lines.next().unwrap_or("invalid arguments");
     let first = first.strip_prefix("error: ").unwrap_or(first);
-    format!("{first} (see pinns --help)")
+    // "the following required arguments were not provided:" names them on
+    // the next line; without it the message says nothing.
+    match lines.next() {
+        Some(detail) if first.ends_with(':') => format!("{first} {detail} (see pinns --help)"),
+        _ => format!("{first} (see pinns --help)"),
+    }
 }
 
 #[cfg(test)]
@@ -373,5 +510,8 @@ mod tests {
         let line = one_line(&err);
         assert!(!line.contains('\n'));
         assert!(line.contains("--bogus"), "{line}");
+        let err = parse(&["list"]).unwrap_err();
+        let line = one_line(&err);
+        assert!(!line.contains('\n') && line.contains("--dir"), "{line}");
     }
 }

@@ -24,6 +24,9 @@ pub enum Error {
     #[error(transparent)]
     CpuList(#[from] crate::cpuset::CpuListError),
 
+    #[error(transparent)]
+    Duration(#[from] crate::duration::DurationError),
+
     /// A syscall on a path failed.
     #[error("{op} {}: {errno}", path.display())]
     Path {
@@ -80,7 +83,8 @@ impl Error {
             | Error::Name(_)
             | Error::Sysctl(_)
             | Error::IdMap(_)
-            | Error::CpuList(_) => 2,
+            | Error::CpuList(_)
+            | Error::Duration(_) => 2,
             // As shells and env(1) do: not found, or found but not runnable.
             Error::Exec {
                 errno: Errno::ENOENT,

@@ -3,15 +3,22 @@
 //! Layout: `cli` parses, `pin` (and one module per subcommand) decides,
 //! `sys` performs syscalls; `name`, `sysctl`, `idmap` are pure parsers.
 
+pub mod classify;
+pub mod cleanup;
 pub mod cli;
 pub mod cpuset;
 pub mod crictl;
+pub mod duration;
 pub mod enter;
 pub mod error;
 pub mod idmap;
+pub mod inspect;
+pub mod keep;
+pub mod list;
 pub mod name;
 pub mod ns;
 pub mod pin;
+pub mod pins;
 pub mod placement;
 pub mod procs;
 pub mod rollback;
@@ -40,7 +47,113 @@ pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> Result<ExitCode> {
         None => pin_command(&cli.pin),
         Some(Command::Pin(args)) => pin_command(&args),
         Some(Command::Enter(args)) => enter::enter(&args),
+        Some(Command::Cleanup(args)) => cleanup_command(&args),
+        Some(Command::List(args)) => list_command(&args),
+        Some(Command::Inspect(args)) => inspect_command(&args),
     }
+}
+
+fn keep_set(args: &cli::OrphanArgs) -> Result<keep::KeepSet> {
+    keep::build(&keep::KeepSources {
+        names: &args.keep,
+        files: &args.keep_files,
+        from_crictl: args.keep_from_crictl,
+    })
+}
+
+fn cleanup_command(args: &cli::CleanupArgs) -> Result<ExitCode> {
+    let plan = cleanup::Plan {
+        dir: args.dir.clone(),
+        name: args
+            .filename
+            .as_deref()
+            .map(name::PinName::parse)
+            .transpose()?,
+        orphans: args.orphans,
+        cgroup_roots: args.cgroups.clone(),
+        rules: classify::OrphanRules {
+            older_than: args.orphan.older_than,
+        },
+        keep: keep::KeepSet::default(),
+        dry_run: args.dry_run,
+    };
+    cleanup::preflight(&plan)?;
+    let stop = match args.interval {
+        Some(_) => Some(sys::stop_on_signals()?),
+        None => None,
+    };
+    loop {
+        // The keep set is read afresh for each sweep: pods come and go.
+        let plan = cleanup::Plan {
+            keep: keep_set(&args.orphan)?,
+            ..plan.clone()
+        };
+        let report = cleanup::sweep(&plan)?;
+        if args.json {
+            let line = serde_json::to_string(&report).map_err(|e| Error::Refused(e.to_string()))?;
+            println!("{line}");
+        } else {
+            print!("{}", report.text());
+        }
+        let (Some(interval), Some(stop)) = (args.interval, stop) else {
+            return Ok(if report.any_failed() {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            });
+        };
+        if sleep_unless_stopped(interval, stop) {
+            return Ok(ExitCode::SUCCESS);
+        }
+    }
+}
+
+/// Sleeps for `interval`; returns true as soon as a stop was requested.
+fn sleep_unless_stopped(
+    interval: std::time::Duration,
+    stop: &std::sync::atomic::AtomicBool,
+) -> bool {
+    use std::sync::atomic::Ordering;
+    let deadline = std::time::Instant::now() + interval;
+    while !stop.load(Ordering::SeqCst) {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        if left.is_zero() {
+            return false;
+        }
+        std::thread::sleep(left.min(std::time::Duration::from_millis(100)));
+    }
+    true
+}
+
+fn list_command(args: &cli::ListArgs) -> Result<ExitCode> {
+    let rules = classify::OrphanRules {
+        older_than: args.orphan.older_than,
+    };
+    let listing = list::list(&args.dir, &rules, &keep_set(&args.orphan)?)?;
+    if args.json {
+        let text =
+            serde_json::to_string_pretty(&listing).map_err(|e| Error::Refused(e.to_string()))?;
+        println!("{text}");
+    } else {
+        print!("{}", listing.text());
+        for w in &listing.warnings {
+            println!("warning: {w}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn inspect_command(args: &cli::InspectArgs) -> Result<ExitCode> {
+    let name = name::PinName::parse(&args.name)?;
+    let found = inspect::inspect(&args.dir, &name)?;
+    if args.json {
+        let text =
+            serde_json::to_string_pretty(&found).map_err(|e| Error::Refused(e.to_string()))?;
+        println!("{text}");
+    } else {
+        print!("{}", found.text());
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn pin_command(args: &cli::PinArgs) -> Result<ExitCode> {

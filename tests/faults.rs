@@ -137,7 +137,7 @@ impl Baseline {
         );
         let mut calls: BTreeMap<String, Vec<String>> = BTreeMap::new();
         for line in std::fs::read_to_string(&trace).unwrap().lines() {
-            if let Some((pid, call)) = line.split_once(' ') {
+            if let Some((pid, call)) = line.split_once(' ').map(|(p, c)| (p, c.trim_start())) {
                 if call
                     .split('(')
                     .next()

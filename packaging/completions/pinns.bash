@@ -16,8 +16,17 @@ _pinns() {
             ",$1")
                 cmd="pinns"
                 ;;
+            pinns,cleanup)
+                cmd="pinns__subcmd__cleanup"
+                ;;
             pinns,enter)
                 cmd="pinns__subcmd__enter"
+                ;;
+            pinns,inspect)
+                cmd="pinns__subcmd__inspect"
+                ;;
+            pinns,list)
+                cmd="pinns__subcmd__list"
                 ;;
             pinns,pin)
                 cmd="pinns__subcmd__pin"
@@ -29,7 +38,7 @@ _pinns() {
 
     case "${cmd}" in
         pinns)
-            opts="-d -f -s -u -i -n -U -c -m -h -V --dir --filename --sysctl --uts --ipc --net --user --cgroup --mnt --mnt-propagation --uid-mapping --gid-mapping --help --version pin enter"
+            opts="-d -f -s -u -i -n -U -c -m -h -V --dir --filename --sysctl --uts --ipc --net --user --cgroup --mnt --mnt-propagation --uid-mapping --gid-mapping --help --version pin enter cleanup list inspect"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -126,6 +135,56 @@ _pinns() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        pinns__subcmd__cleanup)
+            opts="-d -f -h --dir --filename --orphans --cgroups --older-than --keep --keep-file --keep-from-crictl --dry-run --json --interval --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -d)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --filename)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cgroups)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --older-than)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --keep)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --keep-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --interval)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         pinns__subcmd__enter)
             opts="-d -t -n -i -u -U -m -c -p -v -h --dir --pid --pod --net --ipc --uts --user --mnt --cgroup --pidns --cpus --avoid-cpus --allow-isolated --nice --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -162,6 +221,62 @@ _pinns() {
                     return 0
                     ;;
                 --nice)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        pinns__subcmd__inspect)
+            opts="-d -h --dir --json --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -d)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        pinns__subcmd__list)
+            opts="-d -h --dir --older-than --keep --keep-file --keep-from-crictl --json --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -d)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --older-than)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --keep)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --keep-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -49,6 +49,9 @@ complete -c pinns -n "__fish_pinns_needs_command" -s h -l help -d 'Print help (s
 complete -c pinns -n "__fish_pinns_needs_command" -s V -l version -d 'Print version'
 complete -c pinns -n "__fish_pinns_needs_command" -f -a "pin" -d 'Pin namespaces (the same as giving the pin options without a subcommand)'
 complete -c pinns -n "__fish_pinns_needs_command" -f -a "enter" -d 'Run a command in a pod\'s namespaces, on CPUs its latency-sensitive tasks do not use'
+complete -c pinns -n "__fish_pinns_needs_command" -f -a "cleanup" -d 'Remove a pod\'s pins, sweep orphaned pins and empty leaked cgroups'
+complete -c pinns -n "__fish_pinns_needs_command" -f -a "list" -d 'List the pins under DIR: one row per pin name'
+complete -c pinns -n "__fish_pinns_needs_command" -f -a "inspect" -d 'Show everything about one pod\'s pins'
 complete -c pinns -n "__fish_pinns_using_subcommand pin" -s d -l dir -d 'Directory to pin under: each namespace goes to DIR/<type>ns/NAME' -r -F
 complete -c pinns -n "__fish_pinns_using_subcommand pin" -s f -l filename -d 'Pin name, one path component (CRI-O passes the sandbox\'s UUID)' -r
 complete -c pinns -n "__fish_pinns_using_subcommand pin" -s s -l sysctl -d 'Namespaced sysctl to set inside the new namespaces (repeatable)' -r
@@ -87,3 +90,25 @@ complete -c pinns -n "__fish_pinns_using_subcommand enter" -s p -l pidns -d 'Joi
 complete -c pinns -n "__fish_pinns_using_subcommand enter" -l allow-isolated -d 'Accept isolated, nohz_full and real-time-occupied CPUs in --cpus'
 complete -c pinns -n "__fish_pinns_using_subcommand enter" -s v -l verbose -d 'Print the namespaces joined, the chosen CPUs and why others were excluded'
 complete -c pinns -n "__fish_pinns_using_subcommand enter" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c pinns -n "__fish_pinns_using_subcommand cleanup" -s d -l dir -d 'Directory the pins are under (DIR/<type>ns/NAME)' -r -F
+complete -c pinns -n "__fish_pinns_using_subcommand cleanup" -s f -l filename -d 'Remove every pin of this name, whether or not processes still use it' -r
+complete -c pinns -n "__fish_pinns_using_subcommand cleanup" -l cgroups -d 'Remove empty leaked pod/container cgroups below ROOT (repeatable)' -r -F
+complete -c pinns -n "__fish_pinns_using_subcommand cleanup" -l older-than -d 'Only pins and cgroups at least this old can be orphans (30s, 10m, 1h, 1h30m)' -r
+complete -c pinns -n "__fish_pinns_using_subcommand cleanup" -l keep -d 'Never treat this pin name, pod UID or container ID as an orphan (repeatable)' -r
+complete -c pinns -n "__fish_pinns_using_subcommand cleanup" -l keep-file -d 'Keep every name in FILE (one per line; blank lines and # comments ignored)' -r -F
+complete -c pinns -n "__fish_pinns_using_subcommand cleanup" -l interval -d 'Sweep again every DURATION until SIGINT or SIGTERM (then exit 0 after the current sweep)' -r
+complete -c pinns -n "__fish_pinns_using_subcommand cleanup" -l orphans -d 'Remove orphaned pins under DIR'
+complete -c pinns -n "__fish_pinns_using_subcommand cleanup" -l keep-from-crictl -d 'Keep every live sandbox and container known to the runtime, asking `crictl pods`, `crictl inspectp` and `crictl ps`; fails (removing nothing) if crictl is missing or fails'
+complete -c pinns -n "__fish_pinns_using_subcommand cleanup" -l dry-run -d 'Report what would be removed; remove nothing'
+complete -c pinns -n "__fish_pinns_using_subcommand cleanup" -l json -d 'Print the report as one JSON object per sweep'
+complete -c pinns -n "__fish_pinns_using_subcommand cleanup" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c pinns -n "__fish_pinns_using_subcommand list" -s d -l dir -d 'Directory the pins are under' -r -F
+complete -c pinns -n "__fish_pinns_using_subcommand list" -l older-than -d 'Only pins and cgroups at least this old can be orphans (30s, 10m, 1h, 1h30m)' -r
+complete -c pinns -n "__fish_pinns_using_subcommand list" -l keep -d 'Never treat this pin name, pod UID or container ID as an orphan (repeatable)' -r
+complete -c pinns -n "__fish_pinns_using_subcommand list" -l keep-file -d 'Keep every name in FILE (one per line; blank lines and # comments ignored)' -r -F
+complete -c pinns -n "__fish_pinns_using_subcommand list" -l keep-from-crictl -d 'Keep every live sandbox and container known to the runtime, asking `crictl pods`, `crictl inspectp` and `crictl ps`; fails (removing nothing) if crictl is missing or fails'
+complete -c pinns -n "__fish_pinns_using_subcommand list" -l json -d 'Print JSON instead of a table'
+complete -c pinns -n "__fish_pinns_using_subcommand list" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c pinns -n "__fish_pinns_using_subcommand inspect" -s d -l dir -d 'Directory the pins are under' -r -F
+complete -c pinns -n "__fish_pinns_using_subcommand inspect" -l json -d 'Print JSON'
+complete -c pinns -n "__fish_pinns_using_subcommand inspect" -s h -l help -d 'Print help (see more with \'--help\')'

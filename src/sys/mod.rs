@@ -256,3 +256,153 @@ pub fn owner_userns_inode(fd: BorrowedFd<'_>) -> nix::Result<u64> {
     let owner = unsafe { File::from_raw_fd(raw) };
     Ok(fstat(owner.as_raw_fd())?.st_ino)
 }
+
+/// Opens a namespace file for `ioctl(2)` or `setns(2)`, not following a
+/// final symlink.
+pub fn open_ns_at(dir: BorrowedFd<'_>, name: &Path) -> nix::Result<OwnedFd> {
+    openat_owned(
+        Some(dir),
+        name,
+        OFlag::O_RDONLY | OFlag::O_NOFOLLOW,
+        Mode::empty(),
+    )
+}
+
+/// `lstat` of `name` relative to `dir`.
+pub fn stat_at_nofollow(dir: BorrowedFd<'_>, name: &Path) -> nix::Result<FileStat> {
+    nix::sys::stat::fstatat(
+        Some(dir.as_raw_fd()),
+        name,
+        nix::fcntl::AtFlags::AT_SYMLINK_NOFOLLOW,
+    )
+}
+
+/// Lazily detaches the mount at `name` in the directory open at `dir`. The
+/// path goes through the descriptor, so no symlink below DIR is followed.
+pub fn detach_at(dir: BorrowedFd<'_>, name: &Path) -> nix::Result<()> {
+    detach(&fd_path(dir).join(name))
+}
+
+pub fn rmdir_at(dir: BorrowedFd<'_>, name: &Path) -> nix::Result<()> {
+    nix::unistd::unlinkat(
+        Some(dir.as_raw_fd()),
+        name,
+        nix::unistd::UnlinkatFlags::RemoveDir,
+    )
+}
+
+/// The cgroup filesystem version of the directory open at `fd`, if it is on one.
+pub fn cgroup_version(fd: BorrowedFd<'_>) -> nix::Result<Option<u8>> {
+    const CGROUP_SUPER_MAGIC: i64 = 0x0027_e0eb;
+    const CGROUP2_SUPER_MAGIC: i64 = 0x6367_7270;
+    let magic = nix::sys::statfs::fstatfs(fd)?.filesystem_type().0 as i64;
+    Ok(match magic {
+        CGROUP_SUPER_MAGIC => Some(1),
+        CGROUP2_SUPER_MAGIC => Some(2),
+        _ => None,
+    })
+}
+
+/// Moves the calling (child) process into a mount namespace of its own whose
+/// mounts propagate nowhere, so mounts it makes are invisible to the host
+/// and die with it.
+pub fn private_mount_namespace() -> Result<()> {
+    unshare(CloneFlags::CLONE_NEWNS)?;
+    mount(
+        None::<&str>,
+        "/",
+        None::<&str>,
+        MsFlags::MS_REC | MsFlags::MS_PRIVATE,
+        None::<&str>,
+    )
+    .at("make private", "/")
+}
+
+/// Bind-mounts the directory open at `fd` onto itself without its submounts:
+/// below the new mount, the files that mounts covered are visible again.
+/// Only for a private mount namespace (see [`private_mount_namespace`]).
+pub fn uncover(fd: BorrowedFd<'_>, name: &Path) -> Result<()> {
+    let path = fd_path(fd);
+    mount(
+        Some(&path),
+        &path,
+        None::<&str>,
+        MsFlags::MS_BIND,
+        None::<&str>,
+    )
+    .at("bind mount without submounts", name)
+}
+
+/// Host and NIS domain name of the current UTS namespace.
+pub fn uts_names() -> Result<(String, String)> {
+    let uts = nix::sys::utsname::uname().map_err(|e| Error::call("uname", e))?;
+    Ok((
+        uts.nodename().to_string_lossy().into_owned(),
+        uts.domainname().to_string_lossy().into_owned(),
+    ))
+}
+
+/// One address of a network interface, from `getifaddrs(3)`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IfAddr {
+    pub interface: String,
+    pub up: bool,
+    pub loopback: bool,
+    /// `None` for the link-level entry of an interface.
+    pub address: Option<(std::net::IpAddr, u8)>,
+}
+
+/// Interfaces and addresses of the current network namespace.
+pub fn interface_addresses() -> Result<Vec<IfAddr>> {
+    use nix::net::if_::InterfaceFlags;
+    let addrs = nix::ifaddrs::getifaddrs().map_err(|e| Error::call("getifaddrs", e))?;
+    Ok(addrs
+        .map(|a| IfAddr {
+            up: a.flags.contains(InterfaceFlags::IFF_UP),
+            loopback: a.flags.contains(InterfaceFlags::IFF_LOOPBACK),
+            address: ip_and_prefix(a.address.as_ref(), a.netmask.as_ref()),
+            interface: a.interface_name,
+        })
+        .collect())
+}
+
+fn ip_and_prefix(
+    addr: Option<&nix::sys::socket::SockaddrStorage>,
+    mask: Option<&nix::sys::socket::SockaddrStorage>,
+) -> Option<(std::net::IpAddr, u8)> {
+    let addr = addr?;
+    if let Some(v4) = addr.as_sockaddr_in() {
+        let prefix = mask
+            .and_then(|m| m.as_sockaddr_in())
+            .map_or(32, |m| m.ip().to_bits().count_ones() as u8);
+        return Some((v4.ip().into(), prefix));
+    }
+    let v6 = addr.as_sockaddr_in6()?;
+    let prefix = mask
+        .and_then(|m| m.as_sockaddr_in6())
+        .map_or(128, |m| m.ip().to_bits().count_ones() as u8);
+    Some((v6.ip().into(), prefix))
+}
+
+static STOP_REQUESTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+extern "C" fn request_stop(_signal: libc::c_int) {
+    STOP_REQUESTED.store(true, std::sync::atomic::Ordering::SeqCst);
+}
+
+/// Makes SIGINT and SIGTERM set a flag instead of killing the process, so a
+/// periodic sweep can finish the sweep in progress and exit cleanly.
+pub fn stop_on_signals() -> Result<&'static std::sync::atomic::AtomicBool> {
+    use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet, Signal};
+    let action = SigAction::new(
+        SigHandler::Handler(request_stop),
+        SaFlags::SA_RESTART,
+        SigSet::empty(),
+    );
+    for signal in [Signal::SIGINT, Signal::SIGTERM] {
+        // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
+        unsafe { sigaction(signal, &action) }
+            .map_err(|e| Error::call(format!("install {signal} handler"), e))?;
+    }
+    Ok(&STOP_REQUESTED)
+}

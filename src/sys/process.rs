@@ -112,3 +112,52 @@ pub fn become_namespace_root() -> Result<()> {
     nix::unistd::setresuid(Uid::from_raw(0), Uid::from_raw(0), Uid::from_raw(0))
         .map_err(|e| Error::call("setresuid(0) in the user namespace", e))
 }
+
+/// Runs `work` in a forked child and returns the bytes it produced, or its
+/// error text. Used to look inside a namespace (the child joins it; we never
+/// do) and to make throw-away mounts in a private mount namespace.
+///
+/// The child leaves through `_exit`, never by returning into the caller.
+pub fn run_in_child(
+    op: &str,
+    work: impl FnOnce() -> std::result::Result<Vec<u8>, String>,
+) -> Result<Vec<u8>> {
+    use std::io::{Read, Write};
+    let (read_end, write_end) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
+        .map_err(|e| Error::call(format!("{op}: create pipe"), e))?;
+    // SAFETY: pinns is single-threaded when it forks, so the child may run
+    // ordinary Rust code.
+    match unsafe { fork() }.map_err(|e| Error::call(format!("{op}: fork"), e))? {
+        ForkResult::Child => {
+            drop(read_end);
+            let _ = nix::sys::prctl::set_pdeathsig(Signal::SIGKILL);
+            let (tag, body) = match work() {
+                Ok(bytes) => (b'+', bytes),
+                Err(text) => (b'-', text.into_bytes()),
+            };
+            let mut out = std::fs::File::from(write_end);
+            let ok = out.write_all(&[tag]).and_then(|()| out.write_all(&body));
+            exit_child(if ok.is_ok() { 0 } else { 1 })
+        }
+        ForkResult::Parent { child } => {
+            drop(write_end);
+            let mut bytes = Vec::new();
+            let read = std::fs::File::from(read_end).read_to_end(&mut bytes);
+            while let Err(nix::errno::Errno::EINTR) = waitpid(child, None) {}
+            read.map_err(|e| {
+                Error::call(
+                    format!("{op}: read from child"),
+                    nix::errno::Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)),
+                )
+            })?;
+            match bytes.split_first() {
+                Some((b'+', body)) => Ok(body.to_vec()),
+                Some((_, text)) => Err(Error::Helper(format!(
+                    "{op}: {}",
+                    String::from_utf8_lossy(text)
+                ))),
+                None => Err(Error::Helper(format!("{op}: child process died"))),
+            }
+        }
+    }
+}

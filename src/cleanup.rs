@@ -1,0 +1,688 @@
+//! `pinns cleanup`: remove one pod's pins (`-f NAME`), sweep orphaned pins
+//! (`--orphans`) and empty leaked cgroups (`--cgroups ROOT`).
+//!
+//! Safety rules, in the order they are applied:
+//! - Nothing below DIR or ROOT is reached through a symlink: every path is
+//!   opened relative to an already opened directory, without following.
+//! - Only nsfs mounts are unmounted, and only empty plain files on DIR's own
+//!   filesystem are deleted. A non-empty file, a foreign mount, a symlink or
+//!   a directory at a pin path is reported and left alone.
+//! - Each pin is re-checked and removed under the same `flock` on DIR that
+//!   `pin` holds while it checks and mounts, and is left alone if it is not
+//!   exactly what the sweep saw (the same namespace inode, the same file).
+//!   A pod pinned during a sweep is therefore never removed: it was not in
+//!   the snapshot, or it is a different inode.
+//! - Orphans are chosen from one `/proc` scan and confirmed by a second scan
+//!   just before removal: two scans per sweep whatever the number of pins.
+//! - Cgroups are removed with `rmdir`, which the kernel refuses for a cgroup
+//!   that has processes or children, so a process joining one mid-sweep
+//!   keeps it alive.
+
+use crate::classify::{ids_in_cgroup_name, OrphanRules, PinState};
+use crate::duration;
+use crate::error::{Error, PathContext, Result};
+use crate::keep::KeepSet;
+use crate::name::PinName;
+use crate::ns::NsKind;
+use crate::pins::{self, Content, Entry, Pin, PinDir};
+use crate::procs::NsIndex;
+use crate::sys;
+use nix::errno::Errno;
+use serde::Serialize;
+use std::collections::HashSet;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+/// What one sweep does.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub dir: Option<PathBuf>,
+    pub name: Option<PinName>,
+    pub orphans: bool,
+    pub cgroup_roots: Vec<PathBuf>,
+    pub rules: OrphanRules,
+    pub keep: KeepSet,
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Outcome {
+    Removed,
+    WouldRemove,
+    Kept,
+    Failed,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ItemKind {
+    Pin,
+    Cgroup,
+}
+
+/// One pin name or one cgroup directory the sweep looked at.
+#[derive(Debug, Clone, Serialize)]
+pub struct Item {
+    pub kind: ItemKind,
+    /// Pin name, or the cgroup's path.
+    pub name: String,
+    pub outcome: Outcome,
+    pub reason: String,
+    /// Pinned types (pins only).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub types: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Summary {
+    pub found: usize,
+    pub removed: usize,
+    pub would_remove: usize,
+    pub kept: usize,
+    pub failed: usize,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Report {
+    pub dry_run: bool,
+    pub items: Vec<Item>,
+    /// Plain statements, such as "nothing to remove for NAME".
+    pub notes: Vec<String>,
+    pub warnings: Vec<String>,
+    pub summary: Summary,
+}
+
+impl Report {
+    fn push(&mut self, item: Item) {
+        match item.outcome {
+            Outcome::Removed => self.summary.removed += 1,
+            Outcome::WouldRemove => self.summary.would_remove += 1,
+            Outcome::Kept => self.summary.kept += 1,
+            Outcome::Failed => self.summary.failed += 1,
+        }
+        self.summary.found += 1;
+        self.items.push(item);
+    }
+
+    pub fn any_failed(&self) -> bool {
+        self.summary.failed > 0
+    }
+
+    /// The human form: one line per removal, failure or broken pin, then the
+    /// summary line. Pins and cgroups kept because they are alive are only
+    /// counted (a node has thousands).
+    pub fn text(&self) -> String {
+        let mut out = String::new();
+        for w in &self.warnings {
+            out.push_str(&format!("warning: {w}\n"));
+        }
+        for n in &self.notes {
+            out.push_str(&format!("{n}\n"));
+        }
+        for item in &self.items {
+            let verb = match item.outcome {
+                Outcome::Removed => "removed",
+                Outcome::WouldRemove => "would remove",
+                Outcome::Failed => "failed",
+                Outcome::Kept if item.reason.starts_with("broken") => "kept",
+                Outcome::Kept => continue,
+            };
+            let kind = match item.kind {
+                ItemKind::Pin => "pin",
+                ItemKind::Cgroup => "cgroup",
+            };
+            let types = if item.types.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", item.types.join(","))
+            };
+            out.push_str(&format!(
+                "{verb} {kind} {}{types}: {}\n",
+                item.name, item.reason
+            ));
+        }
+        out.push_str(&self.summary_line());
+        out.push('\n');
+        out
+    }
+
+    pub fn summary_line(&self) -> String {
+        let s = &self.summary;
+        if self.dry_run {
+            format!(
+                "cleanup (dry run): found {}, would remove {}, kept {}, failed {}",
+                s.found, s.would_remove, s.kept, s.failed
+            )
+        } else {
+            format!(
+                "cleanup: found {}, removed {}, kept {}, failed {}",
+                s.found, s.removed, s.kept, s.failed
+            )
+        }
+    }
+}
+
+/// Refuses a plan that cannot be carried out, before anything is touched.
+pub fn preflight(plan: &Plan) -> Result<()> {
+    if plan.name.is_none() && !plan.orphans && plan.cgroup_roots.is_empty() {
+        return Err(Error::Usage(
+            "nothing to clean: give -f NAME, --orphans or --cgroups ROOT".into(),
+        ));
+    }
+    for root in &plan.cgroup_roots {
+        open_cgroup_root(root)?;
+    }
+    Ok(())
+}
+
+/// One sweep: everything the plan asks for, each item on its own, so one
+/// failure never stops the others.
+pub fn sweep(plan: &Plan) -> Result<Report> {
+    let mut report = Report {
+        dry_run: plan.dry_run,
+        ..Report::default()
+    };
+    if plan.name.is_some() || plan.orphans {
+        let dir = plan
+            .dir
+            .as_deref()
+            .ok_or_else(|| Error::Usage("-f NAME and --orphans need -d DIR".into()))?;
+        match PinDir::open(dir)? {
+            None if plan.orphans => {
+                return Err(Error::path("open directory", dir, Errno::ENOENT));
+            }
+            None => {
+                if let Some(name) = &plan.name {
+                    report.notes.push(format!(
+                        "nothing to remove for {name}: {} does not exist",
+                        dir.display()
+                    ));
+                }
+            }
+            Some(mut pins) => {
+                pins.scan()?;
+                report.warnings.append(&mut pins.warnings);
+                if let Some(name) = &plan.name {
+                    remove_named(&pins, name, plan.dry_run, &mut report);
+                }
+                if plan.orphans {
+                    sweep_orphans(&pins, plan, &mut report);
+                }
+            }
+        }
+    }
+    for root in &plan.cgroup_roots {
+        sweep_cgroups(root, plan, &mut report)?;
+    }
+    Ok(report)
+}
+
+fn pin_item(pin: &Pin, outcome: Outcome, reason: impl Into<String>) -> Item {
+    Item {
+        kind: ItemKind::Pin,
+        name: pin.name.to_string(),
+        outcome,
+        reason: reason.into(),
+        types: pin.kinds().map(|k| k.to_string()).collect(),
+    }
+}
+
+/// `-f NAME`: the pod is being torn down; whatever of it is ours goes,
+/// whoever still lives in it.
+fn remove_named(dir: &PinDir, name: &PinName, dry_run: bool, report: &mut Report) {
+    let Some(pin) = dir.pins.get(name) else {
+        report.notes.push(format!(
+            "nothing to remove for {name} under {}",
+            dir.path.display()
+        ));
+        return;
+    };
+    if dry_run {
+        report.push(pin_item(pin, Outcome::WouldRemove, "asked for by name"));
+        return;
+    }
+    let item = match remove_pin(dir, pin, Expect::Anything) {
+        Ok(notes) if notes.is_empty() => pin_item(pin, Outcome::Removed, "asked for by name"),
+        Ok(notes) => pin_item(pin, Outcome::Failed, notes.join("; ")),
+        Err(e) => pin_item(pin, Outcome::Failed, e.to_string()),
+    };
+    report.push(item);
+}
+
+fn sweep_orphans(dir: &PinDir, plan: &Plan, report: &mut Report) {
+    let kinds: Vec<NsKind> = NsKind::pinnable().collect();
+    let first = NsIndex::scan_kinds(&kinds);
+    let now = SystemTime::now();
+    let mut candidates = Vec::new();
+    for pin in dir.pins.values() {
+        if plan.name.as_ref() == Some(&pin.name) {
+            continue; // handled by -f NAME
+        }
+        let kept = plan.keep.keeps_pin(&pin.name);
+        let facts = pin.facts(&first, kept, now);
+        match crate::classify::classify_pin(&facts, &plan.rules) {
+            PinState::Orphan => candidates.push(pin),
+            PinState::Broken => report.push(pin_item(pin, Outcome::Kept, broken_reason(dir, pin))),
+            state => report.push(pin_item(pin, Outcome::Kept, kept_reason(state, &facts))),
+        }
+    }
+    if candidates.is_empty() {
+        return;
+    }
+    // A process may have joined since the first scan (a container started in
+    // an idle pod): confirm with a fresh scan, once for all candidates.
+    let second = NsIndex::scan_kinds(&kinds);
+    for pin in candidates {
+        let procs = pin.processes(&second).len();
+        let age = pin.age(now).map(duration::format).unwrap_or_default();
+        let item = if procs > 0 {
+            pin_item(
+                pin,
+                Outcome::Kept,
+                format!("in use: {procs} process(es) joined during the sweep"),
+            )
+        } else if plan.dry_run {
+            pin_item(
+                pin,
+                Outcome::WouldRemove,
+                format!("orphan: no process, {age} old"),
+            )
+        } else {
+            match remove_pin(dir, pin, Expect::AsSeen) {
+                Ok(notes) if notes.is_empty() => pin_item(
+                    pin,
+                    Outcome::Removed,
+                    format!("orphan: no process, {age} old"),
+                ),
+                Ok(notes) => pin_item(pin, Outcome::Kept, notes.join("; ")),
+                Err(e) => pin_item(pin, Outcome::Failed, e.to_string()),
+            }
+        };
+        report.push(item);
+    }
+}
+
+fn broken_reason(dir: &PinDir, pin: &Pin) -> String {
+    let what: Vec<String> = pin
+        .entries
+        .iter()
+        .filter_map(|e| match e.content {
+            Content::Foreign(what) => Some(format!(
+                "{} is {what}",
+                dir.pin_path(e.kind, &pin.name).display()
+            )),
+            _ => None,
+        })
+        .collect();
+    format!("broken: {}; left alone", what.join(", "))
+}
+
+fn kept_reason(state: PinState, facts: &crate::classify::PinFacts) -> String {
+    match state {
+        PinState::InUse => format!("in use: {} process(es)", facts.processes),
+        PinState::Broken => {
+            "broken: a pin path holds something that is not ours; left alone".into()
+        }
+        PinState::Idle if facts.kept => "idle: in the keep set".into(),
+        PinState::Idle if facts.age.is_none() => "idle: age unknown".into(),
+        PinState::Idle if facts.own_namespaces == 0 && facts.host_namespaces > 0 => {
+            "idle: host namespaces only".into()
+        }
+        PinState::Idle => format!(
+            "idle: younger than the threshold ({})",
+            facts.age.map(duration::format).unwrap_or_default()
+        ),
+        PinState::Orphan => "orphan".into(),
+    }
+}
+
+/// What a path must still hold for us to remove it.
+#[derive(Clone, Copy)]
+enum Expect {
+    /// `-f NAME`: whatever pin of ours is there.
+    Anything,
+    /// A sweep: exactly what the scan saw, or it is left alone.
+    AsSeen,
+}
+
+/// Removes every path of a pin under DIR's lock. Returns notes on paths left
+/// alone (each a reason the pin is not entirely gone); errors are failures.
+fn remove_pin(dir: &PinDir, pin: &Pin, expect: Expect) -> Result<Vec<String>> {
+    let lock_fd = dir
+        .fd
+        .try_clone()
+        .at("duplicate descriptor of", &dir.path)?;
+    let _lock = sys::lock_dir(lock_fd, &dir.path)?;
+    let host = pins::host_namespaces();
+    let mut notes = Vec::new();
+    for (kind, type_dir) in &dir.type_dirs {
+        let seen = pin.entries.iter().find(|e| e.kind == *kind);
+        if seen.is_none() && matches!(expect, Expect::AsSeen) {
+            continue; // appeared after the scan: not ours to judge
+        }
+        let type_dir = type_dir.as_fd();
+        let path = dir.pin_path(*kind, &pin.name);
+        let dev = sys::stat_fd(type_dir)
+            .at("stat", path.parent().unwrap_or(&path))?
+            .st_dev;
+        let name = Path::new(pin.name.as_str());
+        let now = pins::examine(type_dir, dev, name, *kind, &host)?;
+        match (expect, seen, now) {
+            (_, _, None) => {}
+            (_, _, Some(Content::Foreign(what))) => {
+                notes.push(format!("broken: {} is {what}; left alone", path.display()))
+            }
+            (Expect::AsSeen, Some(seen), Some(now))
+                if !same_content(seen, &now) || !same_mtime(type_dir, name, seen) =>
+            {
+                notes.push(format!(
+                    "{} changed during the sweep; left alone",
+                    path.display()
+                ))
+            }
+            (_, _, Some(_)) => {
+                if let Some(note) = remove_path(type_dir, dev, name, *kind, &host, &path)? {
+                    notes.push(note);
+                }
+            }
+        }
+    }
+    Ok(notes)
+}
+
+/// A leftover file that was touched since the scan (a runtime preparing to
+/// pin onto it) is no longer the old file the sweep judged.
+fn same_mtime(type_dir: BorrowedFd<'_>, name: &Path, seen: &Entry) -> bool {
+    if !matches!(seen.content, Content::Leftover { .. }) {
+        return true; // a namespace is identified by its inode alone
+    }
+    let now = sys::stat_at_nofollow(type_dir, name).ok().and_then(|st| {
+        let since = std::time::Duration::new(
+            u64::try_from(st.st_mtime).ok()?,
+            u32::try_from(st.st_mtime_nsec).ok()?,
+        );
+        SystemTime::UNIX_EPOCH.checked_add(since)
+    });
+    now.is_some() && now == seen.mtime
+}
+
+fn same_content(seen: &Entry, now: &Content) -> bool {
+    match (&seen.content, now) {
+        (Content::Namespace { inode: a, .. }, Content::Namespace { inode: b, .. }) => a == b,
+        (Content::Leftover { inode: a }, Content::Leftover { inode: b }) => a == b,
+        _ => false,
+    }
+}
+
+/// Detaches every namespace mount stacked at the path, then deletes the
+/// empty file beneath. Returns a note if something not ours is left.
+fn remove_path(
+    type_dir: BorrowedFd<'_>,
+    dev: u64,
+    name: &Path,
+    kind: NsKind,
+    host: &HashSet<(NsKind, u64)>,
+    path: &Path,
+) -> Result<Option<String>> {
+    // Bounded: a path can hold a stack of mounts, not an endless one.
+    for _ in 0..16 {
+        match pins::examine(type_dir, dev, name, kind, host)? {
+            Some(Content::Namespace { .. }) => {
+                sys::detach_at(type_dir, name).at("unmount (MNT_DETACH)", path)?
+            }
+            Some(Content::Leftover { .. }) => {
+                sys::unlink_at(type_dir, name).at("remove", path)?;
+                return Ok(None);
+            }
+            None => return Ok(None),
+            Some(Content::Foreign(what)) => {
+                return Ok(Some(format!(
+                    "broken: unmounted the namespace, but {} is {what}; left alone",
+                    path.display()
+                )))
+            }
+        }
+    }
+    Ok(Some(format!(
+        "{}: more than 16 namespace mounts stacked; left the rest",
+        path.display()
+    )))
+}
+
+fn open_cgroup_root(root: &Path) -> Result<OwnedFd> {
+    let fd = sys::open_dir_at(None, &root.join(".")).at("open cgroup root", root)?;
+    match sys::cgroup_version(fd.as_fd()).at("statfs", root)? {
+        Some(_) => Ok(fd),
+        None => Err(Error::Refused(format!(
+            "{} is not on a cgroup filesystem; refusing to remove anything there",
+            root.display()
+        ))),
+    }
+}
+
+/// Removes empty leaked cgroups below ROOT, leaf first, never ROOT itself.
+fn sweep_cgroups(root: &Path, plan: &Plan, report: &mut Report) -> Result<()> {
+    let fd = open_cgroup_root(root)?;
+    let dev = sys::stat_fd(fd.as_fd()).at("stat", root)?.st_dev;
+    let walk = CgroupWalk { plan, dev };
+    walk.visit(fd.as_fd(), root, report);
+    Ok(())
+}
+
+/// A cgroup met by the walk, with what was learnt about it.
+#[derive(Clone, Copy)]
+struct Found<'a> {
+    parent: BorrowedFd<'a>,
+    cgroup: BorrowedFd<'a>,
+    name: &'a Path,
+    path: &'a Path,
+    /// Children still there (or that would be, in a dry run).
+    children: usize,
+    /// From the directory's mtime before its children were visited.
+    age: Option<std::time::Duration>,
+}
+
+struct CgroupWalk<'a> {
+    plan: &'a Plan,
+    dev: u64,
+}
+
+impl CgroupWalk<'_> {
+    /// Visits the children of `dir`; returns how many are still there (or
+    /// would be, in a dry run).
+    fn visit(&self, dir: BorrowedFd<'_>, path: &Path, report: &mut Report) -> usize {
+        let entries = match std::fs::read_dir(sys::fd_path(dir)) {
+            Ok(entries) => entries,
+            Err(e) => {
+                report
+                    .warnings
+                    .push(format!("read {}: {e}", path.display()));
+                return usize::MAX; // unknown: never treat it as empty
+            }
+        };
+        let mut remaining = 0;
+        for entry in entries.flatten() {
+            if !entry.file_type().is_ok_and(|t| t.is_dir()) {
+                continue; // control files; a symlink is never followed
+            }
+            let name = PathBuf::from(entry.file_name());
+            let child_path = path.join(&name);
+            let child = match sys::open_dir_at(Some(dir), &name) {
+                Ok(fd) => fd,
+                Err(Errno::ENOENT) => continue,
+                Err(_) => {
+                    remaining += 1;
+                    continue;
+                }
+            };
+            // The age is read before the children are visited: removing a
+            // child updates its parent's mtime, and the parent would look
+            // young to a leaf-first sweep.
+            let st = sys::stat_fd(child.as_fd()).ok();
+            let age = st.as_ref().and_then(|st| mtime_age(st.st_mtime));
+            let same_fs = st.is_some_and(|st| st.st_dev == self.dev);
+            let grandchildren = if same_fs {
+                self.visit(child.as_fd(), &child_path, report)
+            } else {
+                usize::MAX
+            };
+            let found = Found {
+                parent: dir,
+                cgroup: child.as_fd(),
+                name: &name,
+                path: &child_path,
+                children: grandchildren,
+                age,
+            };
+            if !self.consider(&found, report) {
+                remaining += 1;
+            }
+        }
+        remaining
+    }
+
+    /// Decides on one cgroup whose children were already visited; returns
+    /// whether it is (or would be) gone.
+    fn consider(&self, found: &Found<'_>, report: &mut Report) -> bool {
+        let Found {
+            parent,
+            cgroup,
+            name,
+            path,
+            children,
+            age,
+        } = *found;
+        let ids = ids_in_cgroup_name(&name.to_string_lossy());
+        if ids.is_empty() {
+            return false; // not a pod's or a container's: not ours to judge
+        }
+        let item = |outcome, reason: String| Item {
+            kind: ItemKind::Cgroup,
+            name: path.display().to_string(),
+            outcome,
+            reason,
+            types: Vec::new(),
+        };
+        let kept = |reason: &str| item(Outcome::Kept, reason.to_string());
+        let verdict = if self.plan.keep.keeps_any(&ids) {
+            Err(kept("in the keep set"))
+        } else if children > 0 {
+            Err(kept("has child cgroups"))
+        } else if !cgroup_is_empty(cgroup) {
+            Err(kept("has processes"))
+        } else {
+            match age {
+                Some(age) if age >= self.plan.rules.older_than => Ok(age),
+                Some(age) => Err(kept(&format!(
+                    "younger than the threshold ({})",
+                    duration::format(age)
+                ))),
+                None => Err(kept("age unknown")),
+            }
+        };
+        let age = match verdict {
+            Err(kept) => {
+                report.push(kept);
+                return false;
+            }
+            Ok(age) => duration::format(age),
+        };
+        let reason = format!("empty, {age} old, not kept");
+        if self.plan.dry_run {
+            report.push(item(Outcome::WouldRemove, reason));
+            return true;
+        }
+        match sys::rmdir_at(parent, name) {
+            Ok(()) => {
+                report.push(item(Outcome::Removed, reason));
+                true
+            }
+            // The kernel refused: a process or a child cgroup arrived.
+            Err(Errno::EBUSY | Errno::ENOTEMPTY) => {
+                report.push(kept("became busy during the sweep"));
+                false
+            }
+            Err(e) => {
+                report.push(item(Outcome::Failed, format!("rmdir: {e}")));
+                false
+            }
+        }
+    }
+}
+
+/// No process and no thread in the cgroup (v1 and v2 both have
+/// `cgroup.procs`; v2 threaded cgroups list threads in `cgroup.threads`).
+/// Anything unreadable counts as occupied.
+fn cgroup_is_empty(cgroup: BorrowedFd<'_>) -> bool {
+    let base = sys::fd_path(cgroup);
+    let empty = |file: &str| match std::fs::read_to_string(base.join(file)) {
+        Ok(text) => Some(text.trim().is_empty()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(_) => Some(false),
+    };
+    empty("cgroup.procs") == Some(true) && empty("cgroup.threads") != Some(false)
+}
+
+fn mtime_age(mtime: i64) -> Option<std::time::Duration> {
+    let then = SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(u64::try_from(mtime).ok()?);
+    Some(SystemTime::now().duration_since(then).unwrap_or_default())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn item(outcome: Outcome, reason: &str) -> Item {
+        Item {
+            kind: ItemKind::Pin,
+            name: "p".into(),
+            outcome,
+            reason: reason.into(),
+            types: vec!["net".into()],
+        }
+    }
+
+    #[test]
+    fn summary_counts_every_outcome() {
+        let mut r = Report::default();
+        r.push(item(Outcome::Removed, "orphan"));
+        r.push(item(Outcome::Kept, "in use: 1 process(es)"));
+        r.push(item(Outcome::Kept, "broken: x"));
+        r.push(item(Outcome::Failed, "EPERM"));
+        assert_eq!(
+            r.summary,
+            Summary {
+                found: 4,
+                removed: 1,
+                would_remove: 0,
+                kept: 2,
+                failed: 1
+            }
+        );
+        assert!(r.any_failed());
+        let text = r.text();
+        assert!(text.contains("removed pin p (net): orphan"), "{text}");
+        assert!(text.contains("kept pin p (net): broken: x"), "{text}");
+        assert!(!text.contains("in use"), "{text}");
+        assert_eq!(
+            text.lines().last(),
+            Some("cleanup: found 4, removed 1, kept 2, failed 1")
+        );
+    }
+
+    #[test]
+    fn dry_run_summary_says_so() {
+        let mut r = Report {
+            dry_run: true,
+            ..Report::default()
+        };
+        r.push(item(Outcome::WouldRemove, "orphan"));
+        assert_eq!(
+            r.summary_line(),
+            "cleanup (dry run): found 1, would remove 1, kept 0, failed 0"
+        );
+        assert!(!r.any_failed());
+    }
+}

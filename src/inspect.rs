@@ -1,0 +1,539 @@
+//! `pinns inspect`: everything about one pod's pins.
+//!
+//! We never join a pod's namespace ourselves: to read what only shows from
+//! inside (the hostname, the interfaces, the id maps of an idle user
+//! namespace), a forked child `setns(2)`s into the pinned namespace, reads,
+//! writes the answer to a pipe and `_exit`s. The maps are read this way
+//! rather than from `/proc/<pid>/uid_map` of a member process because an
+//! idle pod's user namespace has no member process.
+
+use crate::error::{Error, PathContext, Result};
+use crate::list::align;
+use crate::name::PinName;
+use crate::ns::NsKind;
+use crate::pins::{Content, PinDir};
+use crate::procs::{self, NsIndex};
+use crate::sys::{self, process};
+use nix::errno::Errno;
+use nix::sched::CloneFlags;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::os::fd::{AsFd, BorrowedFd};
+use std::path::Path;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Inspection {
+    pub name: String,
+    pub dir: String,
+    pub namespaces: Vec<NsInfo>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_maps: Option<UserMaps>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub uts: Option<Uts>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub interfaces: Option<Vec<Interface>>,
+    pub processes: Vec<ProcessInfo>,
+    pub warnings: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct NsInfo {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub path: String,
+    /// `namespace`, `leftover` or `broken`.
+    pub content: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub inode: Option<u64>,
+    /// Inode of the owning user namespace (for a user namespace: its parent).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub owner_userns: Option<u64>,
+    pub host: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub problem: Option<&'static str>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserMaps {
+    pub uid_map: String,
+    pub gid_map: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Uts {
+    pub hostname: String,
+    pub domainname: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Interface {
+    pub name: String,
+    pub up: bool,
+    pub loopback: bool,
+    pub addresses: Vec<String>,
+    pub rx_bytes: u64,
+    pub tx_bytes: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ProcessInfo {
+    pub pid: i32,
+    pub command: String,
+    /// Which of the pod's namespaces it lives in.
+    pub namespaces: Vec<String>,
+    pub cpus_allowed: String,
+    pub policy: String,
+    /// Threads with a real-time policy (FIFO, RR, DEADLINE).
+    pub realtime_threads: Vec<ThreadInfo>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ThreadInfo {
+    pub tid: i32,
+    pub comm: String,
+    pub policy: String,
+    pub priority: u32,
+    pub cpus_allowed: String,
+}
+
+pub fn inspect(dir: &Path, name: &PinName) -> Result<Inspection> {
+    let mut pins =
+        PinDir::open(dir)?.ok_or_else(|| Error::path("open directory", dir, Errno::ENOENT))?;
+    pins.scan()?;
+    let pin = pins.pins.get(name).cloned().ok_or_else(|| {
+        Error::Refused(format!("no pin named {name} under {}", pins.path.display()))
+    })?;
+    let mut out = Inspection {
+        name: name.to_string(),
+        dir: pins.path.display().to_string(),
+        namespaces: Vec::new(),
+        user_maps: None,
+        uts: None,
+        interfaces: None,
+        processes: Vec::new(),
+        warnings: std::mem::take(&mut pins.warnings),
+    };
+    for entry in &pin.entries {
+        let path = pins.pin_path(entry.kind, name);
+        let mut info = NsInfo {
+            kind: entry.kind.to_string(),
+            path: path.display().to_string(),
+            content: "namespace",
+            inode: None,
+            owner_userns: None,
+            host: false,
+            problem: None,
+        };
+        match entry.content {
+            Content::Namespace { inode, host } => {
+                info.inode = Some(inode);
+                info.host = host;
+                if let Some(type_dir) = pins.type_dir(entry.kind) {
+                    look_inside(type_dir, name, entry.kind, host, &path, &mut info, &mut out);
+                }
+            }
+            Content::Leftover { .. } => info.content = "leftover",
+            Content::Foreign(what) => {
+                info.content = "broken";
+                info.problem = Some(what);
+            }
+        }
+        out.namespaces.push(info);
+    }
+    out.processes = processes(&pin);
+    Ok(out)
+}
+
+/// Reads what the namespace pinned at `path` shows from inside; a failure
+/// becomes a warning, not an error (the rest is still worth showing).
+fn look_inside(
+    type_dir: BorrowedFd<'_>,
+    name: &PinName,
+    kind: NsKind,
+    host: bool,
+    path: &Path,
+    info: &mut NsInfo,
+    out: &mut Inspection,
+) {
+    let fd = match sys::open_ns_at(type_dir, Path::new(name.as_str())).at("open", path) {
+        Ok(fd) => fd,
+        Err(e) => return out.warnings.push(e.to_string()),
+    };
+    match sys::owner_userns_inode(fd.as_fd()) {
+        Ok(ino) => info.owner_userns = Some(ino),
+        Err(e) => out
+            .warnings
+            .push(format!("owner of {}: {e}", path.display())),
+    }
+    let result = match kind {
+        NsKind::User => user_maps(fd.as_fd(), host).map(|m| out.user_maps = Some(m)),
+        NsKind::Uts => uts(fd.as_fd()).map(|u| out.uts = Some(u)),
+        NsKind::Net => interfaces(fd.as_fd()).map(|i| out.interfaces = Some(i)),
+        _ => Ok(()),
+    };
+    if let Err(e) = result {
+        out.warnings.push(e.to_string());
+    }
+}
+
+fn user_maps(fd: BorrowedFd<'_>, host: bool) -> Result<UserMaps> {
+    let read = || -> std::result::Result<UserMaps, String> {
+        let map = |f: &str| {
+            std::fs::read_to_string(format!("/proc/self/{f}")).map_err(|e| format!("{f}: {e}"))
+        };
+        Ok(UserMaps {
+            uid_map: map("uid_map")?,
+            gid_map: map("gid_map")?,
+        })
+    };
+    if host {
+        // Joining the user namespace we are already in is refused (EINVAL).
+        return read().map_err(Error::Helper);
+    }
+    in_namespace(
+        "read id maps of the user namespace",
+        fd,
+        CloneFlags::CLONE_NEWUSER,
+        read,
+    )
+}
+
+fn uts(fd: BorrowedFd<'_>) -> Result<Uts> {
+    in_namespace(
+        "read names of the UTS namespace",
+        fd,
+        CloneFlags::CLONE_NEWUTS,
+        || {
+            let (hostname, domainname) = sys::uts_names().map_err(|e| e.to_string())?;
+            Ok(Uts {
+                hostname,
+                domainname,
+            })
+        },
+    )
+}
+
+fn interfaces(fd: BorrowedFd<'_>) -> Result<Vec<Interface>> {
+    in_namespace(
+        "list interfaces of the network namespace",
+        fd,
+        CloneFlags::CLONE_NEWNET,
+        || {
+            // /proc/self/net follows the reading task's network namespace.
+            let dev = std::fs::read_to_string("/proc/self/net/dev")
+                .map_err(|e| format!("/proc/net/dev: {e}"))?;
+            let inet6 = std::fs::read_to_string("/proc/self/net/if_inet6").unwrap_or_default();
+            let addrs = sys::interface_addresses().map_err(|e| e.to_string())?;
+            Ok(merge_interfaces(
+                &parse_net_dev(&dev),
+                &parse_if_inet6(&inet6),
+                &addrs,
+            ))
+        },
+    )
+}
+
+/// Runs `read` in a child that joined the namespace open at `fd`; the answer
+/// comes back as JSON.
+fn in_namespace<T: Serialize + for<'de> Deserialize<'de>>(
+    op: &str,
+    fd: BorrowedFd<'_>,
+    flag: CloneFlags,
+    read: impl FnOnce() -> std::result::Result<T, String>,
+) -> Result<T> {
+    let bytes = process::run_in_child(op, || {
+        sys::setns(fd, flag, Path::new("the pinned namespace")).map_err(|e| e.to_string())?;
+        serde_json::to_vec(&read()?).map_err(|e| e.to_string())
+    })?;
+    serde_json::from_slice(&bytes).map_err(|e| Error::Helper(format!("{op}: {e}")))
+}
+
+/// `/proc/net/dev`: interface name, received and transmitted bytes.
+pub fn parse_net_dev(text: &str) -> Vec<(String, u64, u64)> {
+    text.lines()
+        .filter_map(|line| {
+            let (name, counters) = line.split_once(':')?;
+            let fields: Vec<u64> = counters
+                .split_whitespace()
+                .map(str::parse)
+                .collect::<std::result::Result<_, _>>()
+                .ok()?;
+            // 8 receive counters, then 8 transmit counters; bytes come first.
+            (fields.len() >= 16).then(|| (name.trim().to_string(), fields[0], fields[8]))
+        })
+        .collect()
+}
+
+/// `/proc/net/if_inet6`: (interface, `address/prefix`).
+pub fn parse_if_inet6(text: &str) -> Vec<(String, String)> {
+    text.lines()
+        .filter_map(|line| {
+            let f: Vec<&str> = line.split_whitespace().collect();
+            let [hex, _index, prefix, _scope, _flags, name] = f.as_slice() else {
+                return None;
+            };
+            let bits = u128::from_str_radix(hex, 16)
+                .ok()
+                .filter(|_| hex.len() == 32)?;
+            let prefix = u8::from_str_radix(prefix, 16).ok()?;
+            let addr = std::net::Ipv6Addr::from_bits(bits);
+            Some((name.to_string(), format!("{addr}/{prefix}")))
+        })
+        .collect()
+}
+
+/// One entry per interface of `/proc/net/dev`, with every address known from
+/// `getifaddrs` and `if_inet6`, each once.
+fn merge_interfaces(
+    dev: &[(String, u64, u64)],
+    inet6: &[(String, String)],
+    addrs: &[sys::IfAddr],
+) -> Vec<Interface> {
+    let mut by_name: BTreeMap<String, Interface> = BTreeMap::new();
+    for (name, rx, tx) in dev {
+        by_name.insert(
+            name.clone(),
+            Interface {
+                name: name.clone(),
+                up: false,
+                loopback: false,
+                addresses: Vec::new(),
+                rx_bytes: *rx,
+                tx_bytes: *tx,
+            },
+        );
+    }
+    let mut add = |name: &str, addr: Option<String>, flags: Option<(bool, bool)>| {
+        let iface = by_name
+            .entry(name.to_string())
+            .or_insert_with(|| Interface {
+                name: name.to_string(),
+                up: false,
+                loopback: false,
+                addresses: Vec::new(),
+                rx_bytes: 0,
+                tx_bytes: 0,
+            });
+        if let Some((up, loopback)) = flags {
+            iface.up |= up;
+            iface.loopback |= loopback;
+        }
+        if let Some(a) = addr {
+            if !iface.addresses.contains(&a) {
+                iface.addresses.push(a);
+            }
+        }
+    };
+    for a in addrs {
+        let addr = a.address.map(|(ip, prefix)| format!("{ip}/{prefix}"));
+        add(&a.interface, addr, Some((a.up, a.loopback)));
+    }
+    for (name, addr) in inet6 {
+        add(name, Some(addr.clone()), None);
+    }
+    by_name.into_values().collect()
+}
+
+/// The processes living in the pod's own namespaces (those of the host are
+/// shared by every process of the node and say nothing about the pod).
+fn processes(pin: &crate::pins::Pin) -> Vec<ProcessInfo> {
+    let kinds: Vec<NsKind> = pin.own_namespaces().map(|(k, _)| k).collect();
+    if kinds.is_empty() {
+        return Vec::new();
+    }
+    let index = NsIndex::scan_kinds(&kinds);
+    pin.processes(&index)
+        .into_iter()
+        .filter_map(|pid| {
+            let tasks = procs::tasks(pid);
+            let main = tasks.iter().find(|t| t.tid == pid)?;
+            Some(ProcessInfo {
+                pid,
+                command: procs::command_line(pid),
+                namespaces: pin
+                    .own_namespaces()
+                    .filter(|(k, ino)| index.pids_in(*k, *ino).contains(&pid))
+                    .map(|(k, _)| k.to_string())
+                    .collect(),
+                cpus_allowed: main.cpus_allowed.to_string(),
+                policy: main.policy.to_string(),
+                realtime_threads: tasks
+                    .iter()
+                    .filter(|t| t.policy.is_realtime())
+                    .map(|t| ThreadInfo {
+                        tid: t.tid,
+                        comm: t.comm.clone(),
+                        policy: t.policy.to_string(),
+                        priority: t.rt_priority,
+                        cpus_allowed: t.cpus_allowed.to_string(),
+                    })
+                    .collect(),
+            })
+        })
+        .collect()
+}
+
+impl Inspection {
+    pub fn text(&self) -> String {
+        let mut out = format!("pin {} under {}\n\nnamespaces:\n", self.name, self.dir);
+        let mut table = vec![[
+            "  TYPE".to_string(),
+            "INODE".into(),
+            "OWNER USERNS".into(),
+            "PATH".into(),
+        ]];
+        for ns in &self.namespaces {
+            let inode = match (ns.inode, ns.host, ns.problem) {
+                (Some(i), true, _) => format!("{i} (host)"),
+                (Some(i), false, _) => i.to_string(),
+                (None, _, Some(p)) => format!("broken: {p}"),
+                (None, _, None) => ns.content.to_string(),
+            };
+            let owner = ns.owner_userns.map_or("-".into(), |o| o.to_string());
+            table.push([format!("  {}", ns.kind), inode, owner, ns.path.clone()]);
+        }
+        out.push_str(&align(&table));
+        if let Some(maps) = &self.user_maps {
+            out.push_str(&format!(
+                "\nuser maps (inside outside count):\n{}{}",
+                indent("uid ", &maps.uid_map),
+                indent("gid ", &maps.gid_map)
+            ));
+        }
+        if let Some(uts) = &self.uts {
+            out.push_str(&format!(
+                "\nuts: hostname {:?}, domainname {:?}\n",
+                uts.hostname, uts.domainname
+            ));
+        }
+        if let Some(ifaces) = &self.interfaces {
+            out.push_str("\ninterfaces:\n");
+            for i in ifaces {
+                let state = if i.up { "up" } else { "down" };
+                out.push_str(&format!(
+                    "  {} {state} rx {} tx {} {}\n",
+                    i.name,
+                    i.rx_bytes,
+                    i.tx_bytes,
+                    i.addresses.join(" ")
+                ));
+            }
+        }
+        out.push_str(&self.processes_text());
+        for w in &self.warnings {
+            out.push_str(&format!("warning: {w}\n"));
+        }
+        out
+    }
+
+    fn processes_text(&self) -> String {
+        if self.processes.is_empty() {
+            return "\nprocesses: none\n".into();
+        }
+        let mut table = vec![[
+            "  PID".to_string(),
+            "CPUS".into(),
+            "POLICY".into(),
+            "NAMESPACES".into(),
+            "COMMAND".into(),
+        ]];
+        for p in &self.processes {
+            table.push([
+                format!("  {}", p.pid),
+                p.cpus_allowed.clone(),
+                p.policy.clone(),
+                p.namespaces.join(","),
+                p.command.clone(),
+            ]);
+            for t in &p.realtime_threads {
+                table.push([
+                    format!("    tid {}", t.tid),
+                    t.cpus_allowed.clone(),
+                    format!("{} {}", t.policy, t.priority),
+                    String::new(),
+                    t.comm.clone(),
+                ]);
+            }
+        }
+        format!("\nprocesses:\n{}", align(&table))
+    }
+}
+
+fn indent(prefix: &str, map: &str) -> String {
+    map.lines()
+        .map(|l| {
+            format!(
+                "  {prefix}{}\n",
+                l.split_whitespace().collect::<Vec<_>>().join(" ")
+            )
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NET_DEV: &str = "\
+Inter-|   Receive                                                |  Transmit
+ face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs drop fifo colls carrier compressed
+    lo:     120       2    0    0    0     0          0         0      120       2    0    0    0     0       0          0
+  eth0: 1000 10 0 0 0 0 0 0 2000 20 0 0 0 0 0 0
+";
+
+    #[test]
+    fn reads_net_dev_counters() {
+        assert_eq!(
+            parse_net_dev(NET_DEV),
+            vec![
+                ("lo".to_string(), 120, 120),
+                ("eth0".to_string(), 1000, 2000)
+            ]
+        );
+        assert!(parse_net_dev("garbage\nx: 1 2\n").is_empty());
+    }
+
+    #[test]
+    fn reads_if_inet6() {
+        let text = "00000000000000000000000000000001 01 80 10 80       lo\n\
+                    fe800000000000000000000000000001 02 40 20 80     eth0\n\
+                    short 01 80 10 80 lo\n";
+        assert_eq!(
+            parse_if_inet6(text),
+            vec![
+                ("lo".to_string(), "::1/128".to_string()),
+                ("eth0".to_string(), "fe80::1/64".to_string())
+            ]
+        );
+    }
+
+    #[test]
+    fn merges_addresses_once() {
+        let addrs = vec![
+            sys::IfAddr {
+                interface: "lo".into(),
+                up: true,
+                loopback: true,
+                address: Some(("127.0.0.1".parse().unwrap(), 8)),
+            },
+            sys::IfAddr {
+                interface: "lo".into(),
+                up: true,
+                loopback: true,
+                address: Some(("::1".parse().unwrap(), 128)),
+            },
+        ];
+        let merged = merge_interfaces(
+            &parse_net_dev(NET_DEV),
+            &[("lo".into(), "::1/128".into())],
+            &addrs,
+        );
+        assert_eq!(merged.len(), 2);
+        let lo = merged.iter().find(|i| i.name == "lo").unwrap();
+        assert!(lo.up && lo.loopback);
+        assert_eq!(lo.addresses, vec!["127.0.0.1/8", "::1/128"]);
+        let eth0 = merged.iter().find(|i| i.name == "eth0").unwrap();
+        assert!(!eth0.up && eth0.addresses.is_empty());
+        assert_eq!(eth0.tx_bytes, 2000);
+    }
+}

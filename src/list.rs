@@ -1,0 +1,196 @@
+//! `pinns list`: one row per pin name with its types, namespace inodes, age,
+//! process count and state.
+//!
+//! Scaling: processes are matched to pins through one scan of `/proc`
+//! ([`NsIndex`]), never one scan per pin, so the cost is one pass over the
+//! processes plus one look at each pin path; the ages of all pins are read by
+//! one child process (see `pins`).
+
+use crate::classify::{classify_pin, OrphanRules, PinState};
+use crate::duration;
+use crate::error::{Error, Result};
+use crate::keep::KeepSet;
+use crate::ns::NsKind;
+use crate::pins::{Content, Pin, PinDir};
+use crate::procs::NsIndex;
+use nix::errno::Errno;
+use serde::Serialize;
+use std::path::Path;
+use std::time::SystemTime;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Row {
+    pub name: String,
+    pub state: PinState,
+    /// Whole seconds; absent when the age could not be read.
+    pub age_seconds: Option<u64>,
+    pub processes: usize,
+    pub namespaces: Vec<PathRow>,
+}
+
+/// One pin path of a row.
+#[derive(Debug, Clone, Serialize)]
+pub struct PathRow {
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// `namespace`, `leftover` (an empty file) or `broken`.
+    pub content: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub inode: Option<u64>,
+    /// The host's (PID 1's) namespace, as pinned for `--net=host`.
+    pub host: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub problem: Option<&'static str>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Listing {
+    pub dir: String,
+    pub pins: Vec<Row>,
+    pub warnings: Vec<String>,
+}
+
+pub fn list(dir: &Path, rules: &OrphanRules, keep: &KeepSet) -> Result<Listing> {
+    let mut pins =
+        PinDir::open(dir)?.ok_or_else(|| Error::path("open directory", dir, Errno::ENOENT))?;
+    pins.scan()?;
+    let index = NsIndex::scan_kinds(&NsKind::pinnable().collect::<Vec<_>>());
+    let now = SystemTime::now();
+    let rows = pins
+        .pins
+        .values()
+        .map(|pin| row(pin, &index, rules, keep, now))
+        .collect();
+    Ok(Listing {
+        dir: pins.path.display().to_string(),
+        pins: rows,
+        warnings: pins.warnings,
+    })
+}
+
+fn row(pin: &Pin, index: &NsIndex, rules: &OrphanRules, keep: &KeepSet, now: SystemTime) -> Row {
+    let facts = pin.facts(index, keep.keeps_pin(&pin.name), now);
+    Row {
+        name: pin.name.to_string(),
+        state: classify_pin(&facts, rules),
+        age_seconds: facts.age.map(|a| a.as_secs()),
+        processes: facts.processes,
+        namespaces: pin
+            .entries
+            .iter()
+            .map(|e| {
+                let (content, inode, host, problem) = match e.content {
+                    Content::Namespace { inode, host } => ("namespace", Some(inode), host, None),
+                    Content::Leftover { .. } => ("leftover", None, false, None),
+                    Content::Foreign(what) => ("broken", None, false, Some(what)),
+                };
+                PathRow {
+                    kind: e.kind.to_string(),
+                    content,
+                    inode,
+                    host,
+                    problem,
+                }
+            })
+            .collect(),
+    }
+}
+
+impl Listing {
+    /// Aligned columns, no colour: NAME STATE AGE PROCS NAMESPACES.
+    pub fn text(&self) -> String {
+        let mut table = vec![[
+            "NAME".to_string(),
+            "STATE".to_string(),
+            "AGE".to_string(),
+            "PROCS".to_string(),
+            "NAMESPACES".to_string(),
+        ]];
+        for r in &self.pins {
+            table.push([
+                r.name.clone(),
+                r.state.to_string(),
+                r.age_seconds
+                    .map(|s| duration::format(std::time::Duration::from_secs(s)))
+                    .unwrap_or_else(|| "?".into()),
+                r.processes.to_string(),
+                r.namespaces
+                    .iter()
+                    .map(path_cell)
+                    .collect::<Vec<_>>()
+                    .join(" "),
+            ]);
+        }
+        align(&table)
+    }
+}
+
+fn path_cell(p: &PathRow) -> String {
+    match (p.content, p.inode, p.host) {
+        ("namespace", Some(ino), true) => format!("{}:{ino}(host)", p.kind),
+        ("namespace", Some(ino), false) => format!("{}:{ino}", p.kind),
+        (content, _, _) => format!("{}:{content}", p.kind),
+    }
+}
+
+/// Pads every column but the last to its widest cell.
+pub fn align<const N: usize>(rows: &[[String; N]]) -> String {
+    let mut widths = [0usize; N];
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    for row in rows {
+        let mut line = String::new();
+        for (i, cell) in row.iter().enumerate() {
+            if i + 1 == N {
+                line.push_str(cell);
+            } else {
+                line.push_str(&format!("{cell:<width$}  ", width = widths[i]));
+            }
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn columns_line_up() {
+        let rows = [
+            ["NAME".to_string(), "STATE".into(), "X".into()],
+            [
+                "a-long-name".to_string(),
+                "in use".into(),
+                "net:1 uts:2".into(),
+            ],
+            ["b".to_string(), "idle".into(), "".into()],
+        ];
+        let text = align(&rows);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[0], "NAME         STATE   X");
+        assert_eq!(lines[1], "a-long-name  in use  net:1 uts:2");
+        assert_eq!(lines[2], "b            idle");
+    }
+
+    #[test]
+    fn cells_name_type_and_inode() {
+        let p = |content, inode, host| PathRow {
+            kind: "net".into(),
+            content,
+            inode,
+            host,
+            problem: None,
+        };
+        assert_eq!(path_cell(&p("namespace", Some(5), false)), "net:5");
+        assert_eq!(path_cell(&p("namespace", Some(5), true)), "net:5(host)");
+        assert_eq!(path_cell(&p("leftover", None, false)), "net:leftover");
+        assert_eq!(path_cell(&p("broken", None, false)), "net:broken");
+    }
+}

@@ -1,0 +1,261 @@
+//! `pinns list` and `pinns inspect` against real pins, a real runc container
+//! living in one pod's namespaces, an idle pod, a user-namespaced pod, a
+//! leftover file and a broken pin path. Run as root.
+
+mod common;
+
+use common::runc::Bundle;
+use common::{assert_one_line_error, path_str, run, TestDir};
+use serde_json::Value;
+use std::path::Path;
+
+fn pin(t: &TestDir, name: &str, extra: &[&str]) {
+    let dir = t.pins();
+    let mut args = vec!["-d", path_str(&dir), "-f", name];
+    args.extend_from_slice(extra);
+    let (code, _, err) = run(&args);
+    assert_eq!(code, 0, "pin {name}: {err}");
+}
+
+fn json(args: &[&str]) -> Value {
+    let (code, out, err) = run(args);
+    assert_eq!(code, 0, "{args:?}: {err}");
+    serde_json::from_str(&out).unwrap_or_else(|e| panic!("{args:?} printed no JSON ({e}): {out}"))
+}
+
+fn row<'a>(listing: &'a Value, name: &str) -> &'a Value {
+    listing["pins"]
+        .as_array()
+        .expect("pins")
+        .iter()
+        .find(|r| r["name"] == name)
+        .unwrap_or_else(|| panic!("{name} not listed: {listing}"))
+}
+
+/// The real pods of these tests: "busy" with a runc container in its
+/// net/ipc/uts namespaces, "idle" with none, "userns" with a user namespace,
+/// "crashed" (an empty file a dead pin left), "junk" (a file that is not ours).
+struct Pods {
+    t: TestDir,
+}
+
+impl Pods {
+    fn new() -> Pods {
+        let t = TestDir::new();
+        pin(
+            &t,
+            "busy",
+            &["--net", "--ipc", "--uts", "-s", "kernel.hostname=busy-pod"],
+        );
+        pin(&t, "idle", &["--net", "--ipc", "--uts"]);
+        pin(
+            &t,
+            "userns",
+            &[
+                "--user",
+                "--uts",
+                "--uid-mapping=0-100000-65536@",
+                "--gid-mapping=0-200000-1000@",
+            ],
+        );
+        std::fs::write(t.pin_path("net", "crashed"), "").unwrap();
+        std::fs::write(t.pin_path("ipc", "junk"), "not a namespace").unwrap();
+        Pods { t }
+    }
+
+    fn dir(&self) -> String {
+        path_str(&self.t.pins()).to_string()
+    }
+
+    fn container(&self) -> common::runc::Container {
+        Bundle::new(self.t.path().join("bundle"))
+            .args(&["/bin/busybox", "sleep", "600"])
+            .join_pod(&self.t.pins(), "busy")
+            .run("pinns-list")
+    }
+}
+
+#[test]
+#[serial_test::serial]
+fn list_reports_each_state() {
+    let pods = Pods::new();
+    let ctr = pods.container();
+    let dir = pods.dir();
+
+    // Threshold far away: nothing is old enough to be an orphan.
+    let l = json(&["list", "-d", &dir, "--json", "--older-than", "1h"]);
+    assert_eq!(row(&l, "busy")["state"], "in-use");
+    assert!(row(&l, "busy")["processes"].as_u64().unwrap() >= 1);
+    for idle in ["idle", "userns", "crashed"] {
+        assert_eq!(row(&l, idle)["state"], "idle", "{idle}: {l}");
+        assert_eq!(row(&l, idle)["processes"], 0);
+    }
+    assert_eq!(row(&l, "junk")["state"], "broken");
+    assert_eq!(
+        row(&l, "junk")["namespaces"][0]["problem"],
+        "a non-empty plain file"
+    );
+    assert_eq!(row(&l, "crashed")["namespaces"][0]["content"], "leftover");
+    // Inodes are those of the pinned namespaces, as the kernel reports them.
+    let busy_net = &row(&l, "busy")["namespaces"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["type"] == "net")
+        .unwrap()["inode"];
+    assert_eq!(
+        busy_net.as_u64().unwrap(),
+        common::ns_inode(pods.t.pin_path("net", "busy"))
+    );
+    assert_eq!(
+        common::ns_inode(format!("/proc/{}/ns/net", ctr.pid)),
+        common::ns_inode(pods.t.pin_path("net", "busy"))
+    );
+
+    // Every pin is at least 0s old: the idle ones become orphans, the busy
+    // one stays in use, the kept one idle, the broken one broken.
+    let l = json(&[
+        "list",
+        "-d",
+        &dir,
+        "--json",
+        "--older-than",
+        "0s",
+        "--keep",
+        "userns",
+    ]);
+    assert_eq!(row(&l, "busy")["state"], "in-use");
+    assert_eq!(row(&l, "idle")["state"], "orphan");
+    assert_eq!(row(&l, "crashed")["state"], "orphan");
+    assert_eq!(row(&l, "userns")["state"], "idle");
+    assert_eq!(row(&l, "junk")["state"], "broken");
+
+    // The table: a header, one aligned row per name, the states in words.
+    let (code, out, err) = run(&["list", "-d", &dir, "--older-than", "0s"]);
+    assert_eq!(code, 0, "{err}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(lines[0].starts_with("NAME "), "{out}");
+    let state_col = lines[0].find("STATE").unwrap();
+    for (name, state) in [
+        ("busy", "in use"),
+        ("crashed", "orphan"),
+        ("idle", "orphan"),
+        ("junk", "broken"),
+        ("userns", "orphan"),
+    ] {
+        let line = lines
+            .iter()
+            .find(|l| l.starts_with(&format!("{name} ")))
+            .unwrap_or_else(|| panic!("{name}: {out}"));
+        assert_eq!(&line[state_col..state_col + state.len()], state, "{out}");
+    }
+    assert!(!out.contains('\x1b'), "colour when not a tty: {out:?}");
+}
+
+#[test]
+#[serial_test::serial]
+fn inspect_shows_what_lives_inside() {
+    let pods = Pods::new();
+    let ctr = pods.container();
+    let dir = pods.dir();
+
+    let i = json(&["inspect", "-d", &dir, "busy", "--json"]);
+    assert_eq!(i["uts"]["hostname"], "busy-pod");
+    let ifaces = i["interfaces"].as_array().unwrap();
+    assert!(
+        ifaces
+            .iter()
+            .any(|x| x["name"] == "lo" && x["loopback"] == true),
+        "{i}"
+    );
+    assert!(
+        !ifaces.iter().any(|x| x["name"] != "lo"),
+        "a new net namespace has only lo: {i}"
+    );
+    let me = common::ns_inode("/proc/self/ns/user");
+    for ns in i["namespaces"].as_array().unwrap() {
+        assert_eq!(ns["owner_userns"].as_u64(), Some(me), "{ns}");
+    }
+    let procs = i["processes"].as_array().unwrap();
+    let p = procs
+        .iter()
+        .find(|p| p["pid"] == ctr.pid)
+        .unwrap_or_else(|| panic!("container pid {} missing: {i}", ctr.pid));
+    assert!(p["command"].as_str().unwrap().contains("sleep 600"), "{p}");
+    assert_eq!(p["namespaces"], serde_json::json!(["ipc", "uts", "net"]));
+    assert_eq!(p["policy"], "SCHED_OTHER");
+    assert!(!p["cpus_allowed"].as_str().unwrap().is_empty());
+
+    // The user namespace: maps as written, read from inside by a child;
+    // its uts namespace is owned by it.
+    let u = json(&["inspect", "-d", &dir, "userns", "--json"]);
+    let words = |s: &Value| {
+        s.as_str()
+            .unwrap()
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    assert_eq!(words(&u["user_maps"]["uid_map"]), "0 100000 65536");
+    assert_eq!(words(&u["user_maps"]["gid_map"]), "0 200000 1000");
+    let userns_ino = common::ns_inode(pods.t.pin_path("user", "userns"));
+    let uts = u["namespaces"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["type"] == "uts")
+        .unwrap();
+    assert_eq!(uts["owner_userns"].as_u64(), Some(userns_ino));
+    assert!(u["processes"].as_array().unwrap().is_empty());
+
+    // The text form says the same.
+    let (code, out, err) = run(&["inspect", "-d", &dir, "busy"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("hostname \"busy-pod\""), "{out}");
+    assert!(out.contains("  lo "), "{out}");
+    assert!(
+        out.contains(&format!("  {} ", ctr.pid)) && out.contains("sleep 600"),
+        "{out}"
+    );
+}
+
+#[test]
+#[serial_test::serial]
+fn bad_inputs_fail_in_one_line_and_change_nothing() {
+    let pods = Pods::new();
+    let dir = pods.dir();
+    let before = pods.t.snapshot(&[]);
+    let missing = pods.t.path().join("nowhere");
+    for (args, needle) in [
+        (vec!["list", "-d", path_str(&missing)], "nowhere"),
+        (vec!["list"], "--dir"),
+        (vec!["list", "-d", &dir, "--older-than", "soon"], "duration"),
+        (vec!["inspect", "-d", &dir, "nobody"], "no pin named nobody"),
+        (vec!["inspect", "-d", &dir, "../etc"], "pin name"),
+        (vec!["inspect", "-d", &dir], "NAME"),
+    ] {
+        let (code, _, err) = run(&args);
+        assert_one_line_error(code, &err, needle);
+    }
+    assert_eq!(pods.t.snapshot(&[]), before);
+}
+
+#[test]
+#[serial_test::serial]
+fn nothing_is_left_mounted() {
+    let pods = Pods::new();
+    let dir = pods.dir();
+    {
+        let _ctr = pods.container();
+    }
+    for name in ["busy", "idle", "userns", "crashed"] {
+        let (code, _, err) = run(&["cleanup", "-d", &dir, "-f", name]);
+        assert_eq!(code, 0, "{name}: {err}");
+    }
+    assert!(
+        pods.t.nsfs_mounts().is_empty(),
+        "{:?}",
+        pods.t.nsfs_mounts()
+    );
+    assert!(Path::new(&pods.t.pin_path("ipc", "junk")).exists());
+}
