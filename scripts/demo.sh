@@ -19,8 +19,10 @@ WORK=$(mktemp -d /run/pinns-demo.XXXXXX)
 DIR=$WORK/ns
 POD=demo-$(od -An -N4 -tx4 /dev/urandom | tr -d ' ')
 CONTAINERS=()
+RT_TASK=
 
 teardown() {
+  [ -n "${RT_TASK:-}" ] && kill "$RT_TASK" 2>/dev/null || true
   for c in "${CONTAINERS[@]}"; do runc delete --force "$c" >/dev/null 2>&1 || true; done
   if "$PINNS" cleanup --help >/dev/null 2>&1; then
     "$PINNS" cleanup -d "$DIR" -f "$POD" >/dev/null 2>&1 || true
@@ -73,7 +75,17 @@ fi
 
 if "$PINNS" enter --help >/dev/null 2>&1; then
   say "5. enter the pod to debug it, on CPUs the pod does not use, SCHED_OTHER"
-  show "$PINNS" enter -d "$DIR" --verbose "$POD" -- sh -c 'echo "in $(hostname): $(grep Cpus_allowed_list /proc/self/status)"; ip -brief link'
+  last=$(( $(nproc) - 1 ))
+  if [ "$last" -gt 0 ]; then
+    echo "a latency-sensitive task of the pod: SCHED_FIFO, pinned to CPU $last"
+    nsenter --net="$DIR/netns/$POD" --ipc="$DIR/ipcns/$POD" --uts="$DIR/utsns/$POD" \
+      chrt -f 10 taskset -c "$last" sleep 600 &
+    RT_TASK=$!
+    sleep 0.2
+  fi
+  show "$PINNS" enter -d "$DIR" --verbose "$POD" -- sh -c \
+    'echo "in $(hostname): $(grep Cpus_allowed_list /proc/self/status), $(chrt -p $$ | head -1)"; ip -brief link'
+  [ -n "${RT_TASK:-}" ] && kill "$RT_TASK" && wait "$RT_TASK" 2>/dev/null || true
 fi
 
 say "6. tear down: stop the containers, remove the pins"
