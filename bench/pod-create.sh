@@ -15,7 +15,8 @@ usage: bench/pod-create.sh [options]
   --samples S        pins timed at each sweep size (default 20)
   --sweep LIST       sweep variants: host,new,shared-peer,shared-peer-private
                      (default: all; "none" to skip the sweep)
-  --pinns PATH       pinns binary (default: cargo build --release, target/release/pinns)
+  --pinns PATH       pinns binary (default: build one, see --build)
+  --build KIND       static (default: glibc linked in, +crt-static) or dynamic
   --out DIR          results directory (default: bench/results)
   --tmp DIR          parent of the private work directory (default: /run)
   --no-unshare       skip the util-linux unshare anchor mode
@@ -32,7 +33,7 @@ REPO=$(dirname "$HERE")
 N=100 R=3 SIZES=0,100,1000,5000 SAMPLES=20
 MODES=pins,pause,pod-pins,pod-pause
 SWEEP=host,new,shared-peer,shared-peer-private
-PINNS="" OUT="$HERE/results" TMP_PARENT=/run UNSHARE=1 CHART=1
+PINNS="" BUILD=static OUT="$HERE/results" TMP_PARENT=/run UNSHARE=1 CHART=1
 PYTHON=${PYTHON:-/usr/bin/python3}
 COMMAND="bench/pod-create.sh $*"
 
@@ -46,6 +47,7 @@ while [ $# -gt 0 ]; do
         --samples) SAMPLES=$2; shift ;;
         --sweep) SWEEP=$2; shift ;;
         --pinns) PINNS=$2; shift ;;
+        --build) BUILD=$2; shift ;;
         --out) OUT=$2; shift ;;
         --tmp) TMP_PARENT=$2; shift ;;
         --no-unshare) UNSHARE=0 ;;
@@ -66,8 +68,18 @@ done
 
 if [ -z "$PINNS" ]; then
     export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$REPO/target}
-    (cd "$REPO" && cargo build --release --quiet) || die "cargo build --release failed"
-    PINNS=$CARGO_TARGET_DIR/release/pinns
+    if [ "$BUILD" = static ]; then
+        # glibc linked in statically: no dynamic loader at each start (see
+        # bench/RESULTS.md). The flag needs an explicit --target so that it
+        # does not reach the proc-macro crates built for the host.
+        triple=$(rustc -vV | sed -n 's/^host: //p')
+        (cd "$REPO" && RUSTFLAGS="${RUSTFLAGS:-} -C target-feature=+crt-static" \
+            cargo build --release --quiet --target "$triple") || die "static release build failed"
+        PINNS=$CARGO_TARGET_DIR/$triple/release/pinns
+    else
+        (cd "$REPO" && cargo build --release --quiet) || die "cargo build --release failed"
+        PINNS=$CARGO_TARGET_DIR/release/pinns
+    fi
 fi
 [ -x "$PINNS" ] || die "$PINNS is not executable"
 PINNS=$(realpath "$PINNS")
