@@ -299,6 +299,7 @@ def bench_mode(mode, n, rounds, samples_out, log):
     create_ms, remove_ms, walls, rss, kernel = [], [], [], [], []
     for r in range(rounds):
         names = [f"r{r}p{i}" for i in range(n)]
+        settle(log, f"{mode.name} before round {r + 1}")
         alive = {}
         avail0 = mem_available_kb()
         t0 = time.perf_counter_ns()
@@ -351,9 +352,37 @@ def mount_count():
         return sum(1 for _ in f)
 
 
+def cpu_busy_fraction(window_s):
+    def sample():
+        with open("/proc/stat") as f:
+            vals = [int(v) for v in f.readline().split()[1:]]
+        idle = vals[3] + vals[4]
+        return sum(vals), idle
+
+    total0, idle0 = sample()
+    time.sleep(window_s)
+    total1, idle1 = sample()
+    return 1 - (idle1 - idle0) / max(1, total1 - total0)
+
+
+def settle(log, what, limit_s=180):
+    """Waits for the machine to go quiet. Torn-down network namespaces are
+    freed by a kernel worker after the unmount returns; thousands of them keep
+    a CPU busy for seconds and would be billed to whatever runs next."""
+    t0 = time.monotonic()
+    quiet = 0
+    while quiet < 2 and time.monotonic() - t0 < limit_s:
+        quiet = quiet + 1 if cpu_busy_fraction(0.5) < 0.15 else 0
+    waited = time.monotonic() - t0
+    if waited > 2:
+        log(f"  ({what}: waited {waited:.1f} s for the machine to go quiet)")
+
+
 def sweep(args, variant, pin_dir, fill_host, log):
     """Pin/teardown latency of S sample pods with K pods already pinned."""
     pins = Pins(args.pinns, pin_dir, args.cli_cleanup)
+    # The anchor pins the same way next to DIR: what the kernel charges alone.
+    anchor = UnsharePins("unshare", os.path.join(pin_dir, "anchor"), False) if args.unshare else None
     has_list = has_subcommand(args.pinns, "list")
     has_cleanup = has_subcommand(args.pinns, "cleanup")
     rows, filled = [], 0
@@ -364,11 +393,15 @@ def sweep(args, variant, pin_dir, fill_host, log):
                 pins.pin(f"fill{filled}", host=fill_host)
                 filled += 1
             fill_s = (time.perf_counter_ns() - t) / 1e9
-            pin_ms, down_ms = [], []
+            settle(log, f"{variant} after filling to {size}")
+            pin_ms, down_ms, anchor_ms = [], [], []
             for i in range(args.samples):
                 name = f"sample{size}-{i}"
                 pin_ms.append(timed(pins.pin, name))
                 down_ms.append(timed(pins.teardown, name))
+                if anchor:
+                    anchor_ms.append(timed(anchor.pin, name))
+                    anchor.teardown(name)
             row = {
                 "variant": variant,
                 "existing_pods": size,
@@ -378,6 +411,7 @@ def sweep(args, variant, pin_dir, fill_host, log):
                 "pin_p95_ms": percentile(pin_ms, 95),
                 "teardown_median_ms": statistics.median(down_ms),
                 "teardown_p95_ms": percentile(down_ms, 95),
+                "unshare_pin_median_ms": statistics.median(anchor_ms) if anchor_ms else "",
                 "list_ms": "",
                 "cleanup_orphans_ms": "",
                 "fill_s": f"{fill_s:.2f}",
@@ -492,6 +526,7 @@ def main():
     for name in wanted:
         if name not in modes:
             sys.exit(f"podbench: unknown mode {name}")
+        settle(log, f"before mode {name}")
         log(f"mode {name}: {args.n} pods x {args.r} rounds")
         rows.append(bench_mode(modes[name], args.n, args.r, samples, log))
     write_csv(os.path.join(args.out, "pod-create.csv"), rows)
@@ -507,7 +542,10 @@ def main():
             # Prepared by the shell script: DIR sits on a shared mount with a peer.
             pin_dir = os.path.join(args.workdir, f"sweep-{variant}", "shared", "pins")
         log(f"sweep {variant}: sizes {args.sizes}, {args.samples} samples each")
-        got, more = sweep(args, variant, pin_dir, variant == "host", log)
+        # Only `new` fills with namespaces of their own; the others pin the
+        # host's namespaces, so that the mount table grows and nothing else.
+        settle(log, f"before sweep {variant}")
+        got, more = sweep(args, variant, pin_dir, variant != "new", log)
         sweep_rows += got
         notes += [m for m in more if m not in notes]
     if sweep_rows:
@@ -516,15 +554,20 @@ def main():
     print_summary(rows)
     if sweep_rows:
         print()
-        print(f"{'sweep':<20} {'pods':>5} {'mounts':>6} {'pin med':>8} {'pin p95':>8} {'down med':>8} {'down p95':>8} {'vs 0':>5}")
+        print(
+            f"{'sweep':<20} {'pods':>5} {'mounts':>6} {'pin med':>8} {'pin p95':>8} "
+            f"{'down med':>8} {'down p95':>8} {'vs 0':>5} {'unshare':>8} {'vs 0':>5}"
+        )
         first = {}
         for r in sweep_rows:
-            first.setdefault(r["variant"], r["pin_median_ms"])
+            f0 = first.setdefault(r["variant"], r)
+            anchor = r["unshare_pin_median_ms"]
+            anchor_cols = f"{anchor:>8.2f} {anchor / f0['unshare_pin_median_ms']:>5.2f}" if anchor else ""
             print(
                 f"{r['variant']:<20} {r['existing_pods']:>5} {r['mounts_in_table']:>6} "
                 f"{r['pin_median_ms']:>8.2f} {r['pin_p95_ms']:>8.2f} "
                 f"{r['teardown_median_ms']:>8.2f} {r['teardown_p95_ms']:>8.2f} "
-                f"{r['pin_median_ms'] / first[r['variant']]:>5.2f}"
+                f"{r['pin_median_ms'] / f0['pin_median_ms']:>5.2f} {anchor_cols}"
             )
     print()
     for n in notes:
