@@ -55,28 +55,26 @@ def main():
     for bar, v in zip(bars, rss):
         ax.annotate(f"{v:.0f}", (bar.get_x() + bar.get_width() / 2, v), ha="center", va="bottom")
     ax.set_ylabel("KiB resident per idle pod")
-    ax.set_title("Processes' RSS a pod keeps alive")
+    ax.set_title("RSS of processes an idle pod keeps\n(+ one conmon per container under CRI-O)")
     ax.tick_params(axis="x", rotation=30)
     for label in ax.get_xticklabels():
         label.set_ha("right")
 
     if sweep:
         ax = axes[2]
-        for variant in dict.fromkeys(r["variant"] for r in sweep):
+        for n, variant in enumerate(dict.fromkeys(r["variant"] for r in sweep)):
             rows = [r for r in sweep if r["variant"] == variant]
             xs = [max(1, int(r["existing_pods"])) for r in rows]
-            ax.plot(xs, [float(r["pin_median_ms"]) for r in rows], marker="o", label=f"{variant} pin")
-            ax.plot(
-                xs,
-                [float(r["teardown_median_ms"]) for r in rows],
-                marker="x",
-                linestyle="--",
-                label=f"{variant} teardown",
-            )
+            color = f"C{n}"
+            ax.plot(xs, [float(r["pin_median_ms"]) for r in rows], marker="o", color=color, label=f"{variant}: pinns")
+            anchor = [r["unshare_pin_median_ms"] for r in rows]
+            if all(anchor):
+                ax.plot(xs, [float(a) for a in anchor], marker="x", linestyle=":", color=color, label=f"{variant}: unshare")
         ax.set_xscale("log")
+        ax.set_ylim(bottom=0)
         ax.set_xlabel("pods already pinned in DIR (0 drawn at 1)")
-        ax.set_ylabel("median ms")
-        ax.set_title("Sweep: pin and teardown vs DIR size")
+        ax.set_ylabel("median ms per pin (net+ipc+uts, 2 sysctls)")
+        ax.set_title("Sweep: pin latency vs pods in DIR")
         ax.legend(fontsize=7)
         ax.grid(alpha=0.3)
 
