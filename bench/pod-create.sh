@@ -7,7 +7,8 @@ set -euo pipefail
 usage() {
     cat <<'EOF'
 usage: bench/pod-create.sh [options]
-  --quick            smoke run: 5 pods x 1 round, sweep sizes 0,20 with 3 samples
+  --quick            smoke run: 5 pods x 1 round, sweep sizes 0,20 with 3 samples,
+                     no waiting for an idle CPU between measurements
   -n N               pods per round (default 100)
   -r R               rounds per mode (default 3)
   --modes LIST       comma list of pins,pause,pod-pins,pod-pause (default: all four)
@@ -33,13 +34,13 @@ REPO=$(dirname "$HERE")
 N=100 R=3 SIZES=0,100,1000,5000 SAMPLES=20
 MODES=pins,pause,pod-pins,pod-pause
 SWEEP=host,new,shared-peer,shared-peer-private
-PINNS="" BUILD=static OUT="$HERE/results" TMP_PARENT=/run UNSHARE=1 CHART=1
+SETTLE=1 PINNS="" BUILD=static OUT="$HERE/results" TMP_PARENT=/run UNSHARE=1 CHART=1
 PYTHON=${PYTHON:-/usr/bin/python3}
 COMMAND="bench/pod-create.sh $*"
 
 while [ $# -gt 0 ]; do
     case "$1" in
-        --quick) N=5 R=1 SIZES=0,20 SAMPLES=3 ;;
+        --quick) N=5 R=1 SIZES=0,20 SAMPLES=3 SETTLE=0 ;;
         -n) N=$2; shift ;;
         -r) R=$2; shift ;;
         --modes) MODES=$2; shift ;;
@@ -175,6 +176,7 @@ mkdir -p "$OUT"
 EXTRA=()
 [ "$UNSHARE" = 1 ] && EXTRA+=(--unshare)
 [ "$CLI_CLEANUP" = 1 ] && EXTRA+=(--cli-cleanup)
+[ "$SETTLE" = 0 ] && EXTRA+=(--no-settle)
 
 echo "pinns: $PINNS ($(stat -c %s "$PINNS") bytes)" >&2
 echo "work dir: $WORK; $N pods x $R rounds; sweep ${SWEEP:-none} at $SIZES" >&2

@@ -365,10 +365,15 @@ def cpu_busy_fraction(window_s):
     return 1 - (idle1 - idle0) / max(1, total1 - total0)
 
 
+SETTLE = True
+
+
 def settle(log, what, limit_s=180):
     """Waits for the machine to go quiet. Torn-down network namespaces are
     freed by a kernel worker after the unmount returns; thousands of them keep
     a CPU busy for seconds and would be billed to whatever runs next."""
+    if not SETTLE:
+        return
     t0 = time.monotonic()
     quiet = 0
     while quiet < 2 and time.monotonic() - t0 < limit_s:
@@ -491,7 +496,10 @@ def main():
     p.add_argument("--cri-endpoint", default=os.environ.get("CRI_ENDPOINT", ""))
     p.add_argument("--cli-cleanup", action="store_true")
     p.add_argument("--container-prefix", required=True)
+    p.add_argument("--no-settle", action="store_true", help="do not wait for an idle CPU (smoke runs)")
     args = p.parse_args()
+    global SETTLE
+    SETTLE = not args.no_settle
     args.sizes = [int(s) for s in args.sizes.split(",") if s]
 
     owner = os.path.join(args.workdir, ".pinns-bench-owner")
