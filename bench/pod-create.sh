@@ -111,6 +111,12 @@ cleanup() {
         kill "$PY_PID" 2>/dev/null || true
         wait "$PY_PID" 2>/dev/null || true
     fi
+    # A runc call the helper started may still be creating a container: let
+    # it finish (they carry our unique prefix), then delete what exists.
+    for _ in $(seq 100); do
+        pgrep -f -- "$PREFIX" >/dev/null || break
+        sleep 0.1
+    done
     runc list -q 2>/dev/null | grep "^$PREFIX" | while read -r id; do
         runc delete --force "$id" >/dev/null 2>&1 || true
     done
@@ -185,10 +191,11 @@ echo "work dir: $WORK; $N pods x $R rounds; sweep ${SWEEP:-none} at $SIZES" >&2
     --pause-bundle "$WORK/bundles/pause" --app-bundle "$WORK/bundles/app" \
     --out "$OUT" --modes "$MODES" -n "$N" -r "$R" \
     --sizes "$SIZES" --samples "$SAMPLES" --sweep "$SWEEP" \
-    --container-prefix "$PREFIX" "${EXTRA[@]}" > >(tee "$OUT/summary.txt") &
-PY_PID=$!
+    --container-prefix "$PREFIX" "${EXTRA[@]}" >"$OUT/summary.txt" &
+PY_PID=$! # (a pipe or process substitution here would make $! the wrong pid)
 wait "$PY_PID"
 PY_PID=""
+cat "$OUT/summary.txt"
 
 {
     echo

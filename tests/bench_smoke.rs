@@ -145,3 +145,69 @@ fn refuses_a_work_directory_it_did_not_create() {
     assert!(foreign.join("keep").exists());
     assert_eq!(std::fs::read_dir(&foreign).unwrap().count(), 1);
 }
+
+#[test]
+fn interrupted_benchmark_leaves_nothing() {
+    use nix::sys::signal::{kill, Signal};
+    use nix::unistd::Pid;
+    use std::time::{Duration, Instant};
+
+    let t = TestDir::new();
+    let tmp_parent = t.path().join("work");
+    std::fs::create_dir(&tmp_parent).unwrap();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("bench/pod-create.sh");
+    let mut child = Command::new(&script)
+        .args([
+            "--quick",
+            "-n",
+            "200",
+            "--sweep",
+            "none",
+            "--no-chart",
+            "--pinns",
+            BIN,
+        ])
+        .arg("--out")
+        .arg(t.path().join("results"))
+        .arg("--tmp")
+        .arg(&tmp_parent)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start bench/pod-create.sh");
+
+    // Interrupt once it holds both pins and containers (the pause mode runs
+    // after the pins mode, which leaves its own work directory mounted).
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while runc_containers_under(&tmp_parent).is_empty() {
+        assert!(Instant::now() < deadline, "no container appeared");
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "benchmark ended before it was interrupted"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(!mounts_under(&tmp_parent).is_empty());
+    kill(Pid::from_raw(child.id() as i32), Signal::SIGTERM).unwrap();
+    let status = child.wait().unwrap();
+    assert!(
+        !status.success(),
+        "an interrupted run must not report success"
+    );
+
+    assert_eq!(
+        mounts_under(&tmp_parent),
+        vec![],
+        "mounts left by the benchmark"
+    );
+    assert_eq!(
+        std::fs::read_dir(&tmp_parent).unwrap().count(),
+        0,
+        "work directory left behind"
+    );
+    assert_eq!(
+        runc_containers_under(&tmp_parent),
+        Vec::<String>::new(),
+        "containers left behind"
+    );
+}
