@@ -426,11 +426,11 @@ impl NsHolder {
             channel,
         };
         if let Some(maps) = &plan.id_maps {
-            holder.expect(MSG_USERNS)?;
+            holder.expect_message(MSG_USERNS)?;
             write_id_maps(pid, maps)?;
             holder.send(MSG_MAPPED)?;
         }
-        holder.expect(MSG_READY)?;
+        holder.expect_message(MSG_READY)?;
         Ok(holder)
     }
 
@@ -441,7 +441,7 @@ impl NsHolder {
         }
     }
 
-    fn expect(&mut self, want: &[u8]) -> Result<()> {
+    fn expect_message(&mut self, want: &[u8]) -> Result<()> {
         let NsHolder::Helper { channel, pid } = self else {
             return Ok(());
         };
