@@ -138,11 +138,12 @@ impl Baseline {
         let mut calls: BTreeMap<String, Vec<String>> = BTreeMap::new();
         for line in std::fs::read_to_string(&trace).unwrap().lines() {
             if let Some((pid, call)) = line.split_once(' ').map(|(p, c)| (p, c.trim_start())) {
-                if call
-                    .split('(')
-                    .next()
-                    .is_some_and(|n| SYSCALLS.contains(&n))
-                {
+                // A call the kernel restarts (net sysctl writes retry while
+                // another task holds the RTNL lock) shows once per attempt;
+                // only completed calls count, so `when=N` always exists.
+                let restarted = call.contains("ERESTART");
+                let name = call.split('(').next().unwrap_or("");
+                if !restarted && SYSCALLS.contains(&name) {
                     calls
                         .entry(pid.to_string())
                         .or_default()
