@@ -24,7 +24,7 @@
 //! left empty is an error naming each CPU and why: never a silent fallback.
 
 use crate::cpuset::CpuSet;
-use crate::procs::{SchedPolicy, TaskSched};
+use crate::procs::TaskSched;
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -46,30 +46,6 @@ pub struct Inputs {
     pub pod_tasks: Vec<TaskSched>,
 }
 
-/// A task of the pod, as named in a reason.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TaskRef {
-    pub pid: i32,
-    pub tid: i32,
-    pub comm: String,
-    pub policy: SchedPolicy,
-    pub rt_priority: u32,
-    pub cpus_allowed: CpuSet,
-}
-
-impl From<&TaskSched> for TaskRef {
-    fn from(t: &TaskSched) -> TaskRef {
-        TaskRef {
-            pid: t.pid,
-            tid: t.tid,
-            comm: t.comm.clone(),
-            policy: t.policy,
-            rt_priority: t.rt_priority,
-            cpus_allowed: t.cpus_allowed.clone(),
-        }
-    }
-}
-
 /// Why a CPU is not used.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Reason {
@@ -80,12 +56,12 @@ pub enum Reason {
     Avoided,
     /// A real-time task of the pod may run here; `more` counts further ones.
     Realtime {
-        task: TaskRef,
+        task: TaskSched,
         more: usize,
     },
     /// A task of the pod is pinned to a set holding this CPU.
     Pinned {
-        task: TaskRef,
+        task: TaskSched,
         more: usize,
     },
 }
@@ -292,7 +268,7 @@ pub fn is_pinned(task: &TaskSched, online: &CpuSet) -> bool {
 fn add_per_cpu<'a>(
     ex: &mut Exclusions,
     tasks: impl Iterator<Item = &'a TaskSched>,
-    reason: impl Fn(TaskRef, usize) -> Reason,
+    reason: impl Fn(TaskSched, usize) -> Reason,
 ) {
     let mut per_cpu: BTreeMap<u32, (&TaskSched, usize)> = BTreeMap::new();
     for task in tasks {
@@ -306,13 +282,14 @@ fn add_per_cpu<'a>(
     for (cpu, (task, more)) in per_cpu {
         ex.0.entry(cpu)
             .or_default()
-            .push(reason(TaskRef::from(task), more));
+            .push(reason(task.clone(), more));
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::procs::SchedPolicy;
     use proptest::prelude::*;
 
     fn set(list: &str) -> CpuSet {
