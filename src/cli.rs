@@ -26,6 +26,18 @@ pub struct Cli {
     pub pin: PinArgs,
 }
 
+/// The CRI-O form alone, which every pod creation runs: parsed without
+/// building the definitions of the other subcommands, which cost about as
+/// many instructions as the whole pin. Anything it does not accept (help,
+/// a subcommand, a mistake) is parsed again by [`Cli`], which has the final
+/// word and the error message.
+#[derive(Debug, Parser)]
+#[command(name = "pinns", disable_help_flag = true, disable_version_flag = true)]
+pub struct PinOnly {
+    #[command(flatten)]
+    pub pin: PinArgs,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Pin namespaces (the same as giving the pin options without a subcommand)
@@ -205,7 +217,7 @@ impl From<NsMode> for Source {
     }
 }
 
-#[derive(Debug, Args, Default, Clone)]
+#[derive(Debug, Args, Default, Clone, PartialEq, Eq)]
 pub struct PinArgs {
     /// Directory to pin under: each namespace goes to DIR/<type>ns/NAME
     #[arg(short = 'd', long = "dir", value_name = "DIR")]

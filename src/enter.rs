@@ -22,7 +22,6 @@ use std::ffi::OsString;
 use std::fs::File;
 use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 
 /// Test seam: a directory standing in for `/sys/devices/system/cpu` when
 /// reading `isolated` and `nohz_full` (and nothing else), which cannot be
@@ -44,7 +43,7 @@ const POD_MEMBERSHIP: [NsKind; 5] = [
     NsKind::Mnt,
 ];
 
-pub fn enter(args: &EnterArgs) -> Result<ExitCode> {
+pub fn enter(args: &EnterArgs) -> Result<u8> {
     sys::refuse_setid()?;
     let avoid = parse_cpus(args.avoid_cpus.as_deref())?;
     let explicit = args.cpus.as_deref().map(CpuSet::parse).transpose()?;
@@ -72,7 +71,7 @@ pub fn enter(args: &EnterArgs) -> Result<ExitCode> {
         eprintln!("[pinns:i] running {command:?}");
     }
     let status = sys::exec::run(&command)?;
-    Ok(ExitCode::from(status))
+    Ok(status)
 }
 
 fn parse_cpus(list: Option<&str>) -> Result<CpuSet> {

@@ -29,17 +29,20 @@ use clap::Parser;
 use cli::{Cli, Command};
 use error::{Error, Result};
 use std::ffi::OsString;
-use std::process::ExitCode;
 
 /// Parses the command line and runs it. Errors are returned to `main`, the
 /// one place that prints them.
-pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> Result<ExitCode> {
+pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> Result<u8> {
+    let args: Vec<OsString> = args.into_iter().collect();
+    if let Ok(fast) = cli::PinOnly::try_parse_from(&args) {
+        return pin_command(&fast.pin);
+    }
     let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(e) if !e.use_stderr() => {
             // --help and --version
             let _ = e.print();
-            return Ok(ExitCode::SUCCESS);
+            return Ok(0);
         }
         Err(e) => return Err(Error::Usage(cli::one_line(&e))),
     };
@@ -61,7 +64,7 @@ fn keep_set(args: &cli::OrphanArgs) -> Result<keep::KeepSet> {
     })
 }
 
-fn cleanup_command(args: &cli::CleanupArgs) -> Result<ExitCode> {
+fn cleanup_command(args: &cli::CleanupArgs) -> Result<u8> {
     let plan = cleanup::Plan {
         dir: args.dir.clone(),
         name: args
@@ -96,14 +99,10 @@ fn cleanup_command(args: &cli::CleanupArgs) -> Result<ExitCode> {
             print!("{}", report.text());
         }
         let (Some(interval), Some(stop)) = (args.interval, stop) else {
-            return Ok(if report.any_failed() {
-                ExitCode::FAILURE
-            } else {
-                ExitCode::SUCCESS
-            });
+            return Ok(if report.any_failed() { 1 } else { 0 });
         };
         if sleep_unless_stopped(interval, stop) {
-            return Ok(ExitCode::SUCCESS);
+            return Ok(0);
         }
     }
 }
@@ -125,7 +124,7 @@ fn sleep_unless_stopped(
     true
 }
 
-fn list_command(args: &cli::ListArgs) -> Result<ExitCode> {
+fn list_command(args: &cli::ListArgs) -> Result<u8> {
     let rules = classify::OrphanRules {
         older_than: args.orphan.older_than,
     };
@@ -140,10 +139,10 @@ fn list_command(args: &cli::ListArgs) -> Result<ExitCode> {
             println!("warning: {w}");
         }
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(0)
 }
 
-fn inspect_command(args: &cli::InspectArgs) -> Result<ExitCode> {
+fn inspect_command(args: &cli::InspectArgs) -> Result<u8> {
     let name = name::PinName::parse(&args.name)?;
     let found = inspect::inspect(&args.dir, &name)?;
     if args.json {
@@ -153,11 +152,11 @@ fn inspect_command(args: &cli::InspectArgs) -> Result<ExitCode> {
     } else {
         print!("{}", found.text());
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(0)
 }
 
-fn pin_command(args: &cli::PinArgs) -> Result<ExitCode> {
+fn pin_command(args: &cli::PinArgs) -> Result<u8> {
     let plan = pin::PinPlan::new(&args.request())?;
     pin::pin(&plan)?;
-    Ok(ExitCode::SUCCESS)
+    Ok(0)
 }

@@ -200,22 +200,28 @@ impl PinPlan {
 /// Pins everything the plan asks for, or nothing.
 pub fn pin(plan: &PinPlan) -> Result<()> {
     sys::refuse_setid()?;
-    preflight(plan)?;
+    let found = preflight(plan)?;
 
     let mut rollback = Rollback::default();
-    let dir = ensure_dir(&plan.dir, &mut rollback)?;
-    for (kind, _) in &plan.namespaces {
+    let dir = match found.dir {
+        Some(dir) => dir,
+        None => ensure_dir(&plan.dir, &mut rollback)?,
+    };
+    for (kind, _) in found.type_dirs.iter().filter(|(_, fd)| fd.is_none()) {
         make_subdir(&dir, &plan.dir, *kind, &mut rollback)?;
     }
     if plan.creates(NsKind::Mnt) {
         prepare_mount_ns_dir(&plan.dir.join(NsKind::Mnt.dir_name()), &mut rollback)?;
     }
-    // Opened only now, so that a mount namespace pin lands on the unbindable
-    // mount made just above rather than on the directory it covers.
-    let type_dirs = plan
-        .namespaces
-        .iter()
-        .map(|(kind, _)| Ok((*kind, open_subdir(&dir, &plan.dir, *kind)?)))
+    let type_dirs = found
+        .type_dirs
+        .into_iter()
+        .map(|(kind, fd)| match fd {
+            // A mount namespace pin must land on the unbindable mount made
+            // just above, not on the directory it covers: reopen that one.
+            Some(fd) if kind != NsKind::Mnt => Ok((kind, fd)),
+            _ => Ok((kind, open_subdir(&dir, &plan.dir, kind)?)),
+        })
         .collect::<Result<Vec<_>>>()?;
 
     let holder = NsHolder::create(plan)?;
@@ -230,30 +236,43 @@ pub fn pin(plan: &PinPlan) -> Result<()> {
     Ok(())
 }
 
+/// What already exists, opened by the read-only checks and kept for the pin
+/// itself (each path is opened once per call: pinns runs per pod).
+struct Found {
+    dir: Option<OwnedFd>,
+    type_dirs: Vec<(NsKind, Option<OwnedFd>)>,
+}
+
 /// Read-only checks of the targets, so a refusal changes nothing at all.
-fn preflight(plan: &PinPlan) -> Result<()> {
-    match std::fs::metadata(&plan.dir) {
-        Ok(meta) if !meta.is_dir() => {
-            return Err(Error::Refused(format!(
-                "{} exists and is not a directory",
-                plan.dir.display()
-            )))
-        }
-        Ok(_) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-        Err(e) => return Err(e).at("stat", &plan.dir),
-    }
-    for (kind, _) in &plan.namespaces {
-        let sub = plan.dir.join(kind.dir_name());
-        match sys::open_dir_at(None, &sub) {
+fn preflight(plan: &PinPlan) -> Result<Found> {
+    let mut found = Found {
+        dir: None,
+        type_dirs: plan
+            .namespaces
+            .iter()
+            .map(|(kind, _)| (*kind, None))
+            .collect(),
+    };
+    // DIR itself may be reached through symlinks (/var/run -> /run); what is
+    // below it is opened without following any.
+    let dir = match sys::open_dir_at(None, &plan.dir.join(".")) {
+        Ok(dir) => dir,
+        Err(Errno::ENOENT) => return Ok(found),
+        Err(e) => return Err(not_a_directory(&plan.dir, e)),
+    };
+    for (kind, slot) in &mut found.type_dirs {
+        let name = PathBuf::from(kind.dir_name());
+        match sys::open_dir_at(Some(dir.as_fd()), &name) {
             Ok(fd) => {
                 check_target(fd.as_fd(), plan, *kind)?;
+                *slot = Some(fd);
             }
             Err(Errno::ENOENT) => {}
-            Err(e) => return Err(not_a_directory(&sub, e)),
+            Err(e) => return Err(not_a_directory(&plan.dir.join(name), e)),
         }
     }
-    Ok(())
+    found.dir = Some(dir);
+    Ok(found)
 }
 
 fn not_a_directory(path: &Path, e: Errno) -> Error {
@@ -311,10 +330,7 @@ fn ensure_dir(dir: &Path, rollback: &mut Rollback) -> Result<OwnedFd> {
             Err(e) => return Err(e).at("create directory", path),
         }
     }
-    // DIR itself may be reached through symlinks (/var/run -> /run); what is
-    // below it is opened without following any.
-    let fd = sys::open_dir_at(None, &dir.join(".")).map_err(|e| not_a_directory(dir, e))?;
-    Ok(fd)
+    sys::open_dir_at(None, &dir.join(".")).map_err(|e| not_a_directory(dir, e))
 }
 
 fn make_subdir(

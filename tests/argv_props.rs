@@ -114,3 +114,21 @@ proptest! {
         prop_assert_eq!(plan_of(&args).is_some(), expect_ok && any_ns, "args: {:?}", args);
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    /// The fast pin-only parser never accepts what the full command line
+    /// would read differently.
+    #[test]
+    fn fast_pin_parser_agrees_with_the_full_one(args in proptest::collection::vec(word(), 0..12)) {
+        let argv = || std::iter::once("pinns".to_string()).chain(args.iter().cloned());
+        if let Ok(fast) = pinns::cli::PinOnly::try_parse_from(argv()) {
+            let full = Cli::try_parse_from(argv());
+            prop_assert!(full.is_ok(), "full parser refused {:?}", args);
+            let full = full.unwrap();
+            prop_assert!(full.command.is_none());
+            prop_assert_eq!(full.pin, fast.pin);
+        }
+    }
+}
