@@ -202,7 +202,10 @@ pub fn sweep(plan: &Plan) -> Result<Report> {
                 }
             }
             Some(mut pins) => {
-                pins.scan()?;
+                match (&plan.name, plan.orphans) {
+                    (Some(name), false) => pins.scan_name(name)?,
+                    _ => pins.scan()?,
+                }
                 report.warnings.append(&mut pins.warnings);
                 if let Some(name) = &plan.name {
                     remove_named(&pins, name, plan.dry_run, &mut report);

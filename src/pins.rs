@@ -154,12 +154,30 @@ impl PinDir {
 
     /// Looks at every entry of every `<type>ns` directory.
     pub fn scan(&mut self) -> Result<()> {
-        let host = host_namespaces();
+        self.scan_where(None)
+    }
+
+    /// Looks at one pin name only, without ages or the host's namespaces:
+    /// what tearing down one pod needs, at a cost that does not grow with
+    /// the number of pins in DIR.
+    pub fn scan_name(&mut self, name: &PinName) -> Result<()> {
+        self.scan_where(Some(name))
+    }
+
+    fn scan_where(&mut self, only: Option<&PinName>) -> Result<()> {
+        let host = match only {
+            Some(_) => HashSet::new(),
+            None => host_namespaces(),
+        };
         let mut found: BTreeMap<PinName, Vec<Entry>> = BTreeMap::new();
         for (kind, fd) in &self.type_dirs {
             let type_path = self.path.join(kind.dir_name());
             let dev = sys::stat_fd(fd.as_fd()).at("stat", &type_path)?.st_dev;
-            for name in entry_names(fd.as_fd(), &type_path)? {
+            let names = match only {
+                Some(name) => vec![name.to_string()],
+                None => entry_names(fd.as_fd(), &type_path)?,
+            };
+            for name in names {
                 let Ok(pin_name) = PinName::parse(&name) else {
                     self.warnings.push(format!(
                         "{}: {name:?} is not a pin name; ignored",
@@ -169,7 +187,7 @@ impl PinDir {
                 };
                 let Some(content) = examine(fd.as_fd(), dev, Path::new(&name), *kind, &host)?
                 else {
-                    continue; // removed while we looked
+                    continue; // absent, or removed while we looked
                 };
                 found.entry(pin_name).or_default().push(Entry {
                     kind: *kind,
@@ -178,7 +196,9 @@ impl PinDir {
                 });
             }
         }
-        self.fill_mtimes(&mut found);
+        if only.is_none() {
+            self.fill_mtimes(&mut found);
+        }
         self.pins = found
             .into_iter()
             .map(|(name, entries)| (name.clone(), Pin { name, entries }))
