@@ -25,7 +25,8 @@ usage: bench/pod-create.sh [options]
 environment: PINNS_OTHER=/path/to/other/pinns adds mode other-pinns;
              CRI_ENDPOINT=unix:///run/crio/crio.sock adds mode crictl;
              PINNS_TEARDOWN=cli uses `pinns cleanup -d DIR -f NAME` for teardown
-             (default: auto, the CLI when pinns has a cleanup subcommand).
+             (default: inproc, umount2+unlink in the caller, as CRI-O does and
+             as the C helper is torn down; auto picks cli when it exists).
 EOF
 }
 
@@ -84,7 +85,7 @@ if [ -z "$PINNS" ]; then
 fi
 [ -x "$PINNS" ] || die "$PINNS is not executable"
 PINNS=$(realpath "$PINNS")
-case "${PINNS_TEARDOWN:-auto}" in
+case "${PINNS_TEARDOWN:-inproc}" in
     cli) CLI_CLEANUP=1 ;;
     inproc) CLI_CLEANUP=0 ;;
     auto) if "$PINNS" cleanup --help >/dev/null 2>&1; then CLI_CLEANUP=1; else CLI_CLEANUP=0; fi ;;
