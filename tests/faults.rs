@@ -371,16 +371,7 @@ fn kill_at(s: &Scenario, syscall: &str, nth: usize) -> bool {
     );
     let killed = !out.status.success();
     let left = leftover_types(&t, "pod");
-    let cleanup = pinns()
-        .args(["cleanup", "-d", path_str(&t.pins()), "-f", "pod", "--json"])
-        .output()
-        .unwrap();
-    assert!(
-        cleanup.status.success(),
-        "{what}: cleanup failed: {}",
-        String::from_utf8_lossy(&cleanup.stderr)
-    );
-    let report: serde_json::Value = serde_json::from_slice(&cleanup.stdout).unwrap();
+    let report = pinns_json(&["cleanup", "-d", path_str(&t.pins()), "-f", "pod", "--json"]);
     let removed: std::collections::BTreeSet<String> = report["items"]
         .as_array()
         .unwrap()
@@ -403,8 +394,11 @@ fn kill_at(s: &Scenario, syscall: &str, nth: usize) -> bool {
         "{what}: nsfs mounts after cleanup: {:?}",
         t.nsfs_mounts()
     );
-    let files: Vec<_> = t.files().into_iter().filter(|p| !p.is_dir()).collect();
-    assert!(files.is_empty(), "{what}: files after cleanup: {files:?}");
+    assert!(
+        t.plain_files().is_empty(),
+        "{what}: files after cleanup: {:?}",
+        t.plain_files()
+    );
     killed
 }
 
@@ -481,8 +475,7 @@ fn a_failing_item_does_not_stop_the_sweep() {
                 run(&["cleanup", "-d", &d, "--orphans", "--older-than", "0s"]);
             assert_eq!(status, 0, "{what}: second sweep: {stderr}");
             assert!(t.nsfs_mounts().is_empty(), "{what}: {:?}", t.nsfs_mounts());
-            let files: Vec<_> = t.files().into_iter().filter(|p| !p.is_dir()).collect();
-            assert!(files.is_empty(), "{what}: {files:?}");
+            assert!(t.plain_files().is_empty(), "{what}: {:?}", t.plain_files());
         }
     }
 }

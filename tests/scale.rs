@@ -105,8 +105,7 @@ fn two_hundred_pinned_while_two_hundred_are_cleaned_up() {
     ]))
     .is_empty());
     assert!(t.nsfs_mounts().is_empty());
-    let files: Vec<_> = t.files().into_iter().filter(|p| !p.is_dir()).collect();
-    assert!(files.is_empty(), "left {files:?}");
+    assert!(t.plain_files().is_empty(), "left {:?}", t.plain_files());
     readme_count("pods-raced", 400);
 }
 
@@ -128,20 +127,8 @@ fn five_thousand_pins_in_one_directory_are_listed_and_swept() {
     );
     assert_eq!(t.nsfs_mounts().len(), PODS * 2);
 
-    let out = Command::new(BIN)
-        .args(["list", "-d", &d, "--json"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let listed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let pins = listed["pins"]
-        .as_array()
-        .or(listed.as_array())
-        .expect("a list of pins");
+    let listed = pinns_json(&["list", "-d", &d, "--json"]);
+    let pins = listed["pins"].as_array().expect("a list of pins");
     assert_eq!(pins.len(), PODS);
     let names: BTreeSet<&str> = pins.iter().filter_map(|p| p["name"].as_str()).collect();
     assert_eq!(names.len(), PODS);
@@ -149,27 +136,21 @@ fn five_thousand_pins_in_one_directory_are_listed_and_swept() {
         .iter()
         .all(|p| p["state"] == "idle" && p["namespaces"].as_array().map(Vec::len) == Some(2)));
 
-    let out = Command::new(BIN)
-        .args([
-            "cleanup",
-            "-d",
-            &d,
-            "--orphans",
-            "--older-than",
-            "0s",
-            "--json",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let report = pinns_json(&[
+        "cleanup",
+        "-d",
+        &d,
+        "--orphans",
+        "--older-than",
+        "0s",
+        "--json",
+    ]);
     assert_eq!(report["summary"]["removed"], PODS);
     assert!(t.nsfs_mounts().is_empty());
-    let files: Vec<_> = t.files().into_iter().filter(|p| !p.is_dir()).collect();
-    assert!(files.is_empty(), "left {} files", files.len());
+    assert!(
+        t.plain_files().is_empty(),
+        "left {} files",
+        t.plain_files().len()
+    );
     readme_count("pins-in-one-dir", PODS);
 }

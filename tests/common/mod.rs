@@ -59,6 +59,11 @@ impl TestDir {
         out
     }
 
+    /// Every path below the directory that is not a directory.
+    pub fn plain_files(&self) -> Vec<PathBuf> {
+        self.files().into_iter().filter(|p| !p.is_dir()).collect()
+    }
+
     /// What a refused or failed call must leave exactly as it found it.
     pub fn snapshot(&self, sysctls: &[&str]) -> Snapshot {
         Snapshot {
@@ -138,6 +143,18 @@ pub fn ns_inode(path: impl AsRef<Path>) -> u64 {
 
 pub fn pinns() -> Command {
     Command::new(BIN)
+}
+
+/// Runs pinns, which must succeed, and parses what it printed as JSON.
+pub fn pinns_json(args: &[&str]) -> serde_json::Value {
+    let out = pinns().args(args).output().expect("run pinns");
+    assert!(
+        out.status.success(),
+        "pinns {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("pinns {args:?} printed no JSON: {e}"))
 }
 
 /// Runs pinns and returns (status, stdout, stderr), printing them on failure
