@@ -6,12 +6,15 @@
 //! of a pin's instructions while giving a short-lived helper nothing it
 //! needs. SIGPIPE keeps its default action, as in C tools (`pinns list |
 //! head` ends quietly) and as inherited by commands `pinns enter` runs.
-#![no_main]
+// Test builds keep the harness's own main (this file has no tests).
+#![cfg_attr(not(test), no_main)]
 
-use std::ffi::{c_char, c_int};
-
+#[cfg(not(test))]
 #[no_mangle]
-pub extern "C" fn main(_argc: c_int, _argv: *const *const c_char) -> c_int {
+pub extern "C" fn main(
+    _argc: std::ffi::c_int,
+    _argv: *const *const std::ffi::c_char,
+) -> std::ffi::c_int {
     let code = match pinns::run(std::env::args_os()) {
         Ok(code) => code,
         Err(err) => {
