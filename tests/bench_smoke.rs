@@ -98,21 +98,7 @@ fn quick_benchmark_runs_end_to_end_and_leaves_nothing() {
         );
     }
 
-    assert_eq!(
-        mounts_under(&tmp_parent),
-        vec![],
-        "mounts left by the benchmark"
-    );
-    assert_eq!(
-        std::fs::read_dir(&tmp_parent).unwrap().count(),
-        0,
-        "work directory left behind"
-    );
-    assert_eq!(
-        runc_containers_under(&tmp_parent),
-        Vec::<String>::new(),
-        "containers left behind"
-    );
+    assert_nothing_left(&tmp_parent);
 }
 
 #[test]
@@ -195,18 +181,23 @@ fn interrupted_benchmark_leaves_nothing() {
         "an interrupted run must not report success"
     );
 
+    assert_nothing_left(&tmp_parent);
+}
+
+/// No mount, work directory or runc container of the benchmark remains.
+fn assert_nothing_left(tmp_parent: &std::path::Path) {
     assert_eq!(
-        mounts_under(&tmp_parent),
+        mounts_under(tmp_parent),
         vec![],
         "mounts left by the benchmark"
     );
     assert_eq!(
-        std::fs::read_dir(&tmp_parent).unwrap().count(),
+        std::fs::read_dir(tmp_parent).unwrap().count(),
         0,
         "work directory left behind"
     );
     assert_eq!(
-        runc_containers_under(&tmp_parent),
+        runc_containers_under(tmp_parent),
         Vec::<String>::new(),
         "containers left behind"
     );
