@@ -156,12 +156,6 @@ pub fn is_nsfs(fd: BorrowedFd<'_>) -> nix::Result<bool> {
     Ok(st.filesystem_type().0 as i64 == NSFS_MAGIC)
 }
 
-/// Whether the path is a namespace file, without following a final symlink.
-pub fn path_is_nsfs(path: &Path) -> nix::Result<bool> {
-    let fd = openat_owned(None, path, OFlag::O_PATH | OFlag::O_NOFOLLOW, Mode::empty())?;
-    is_nsfs(fd.as_fd())
-}
-
 /// The path through which the kernel resolves an open descriptor; used as a
 /// mount target so the mount lands on the inode we checked, not on whatever a
 /// path lookup would find later.

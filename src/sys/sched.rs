@@ -38,13 +38,6 @@ pub fn set_sched_other() -> Result<()> {
         .map_err(|e| Error::call("sched_setscheduler(SCHED_OTHER)", e))
 }
 
-/// The policy of this process, as `sched_getscheduler(2)` reports it.
-pub fn sched_policy() -> Result<i32> {
-    // SAFETY: no pointers involved.
-    let rc = unsafe { libc::sched_getscheduler(0) };
-    Errno::result(rc).map_err(|e| Error::call("sched_getscheduler", e))
-}
-
 /// Sets the nice value of this process (inherited by what it forks).
 pub fn set_nice(nice: i32) -> Result<()> {
     // SAFETY: no pointers involved; `who` 0 is the calling process.
