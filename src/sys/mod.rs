@@ -15,7 +15,7 @@ use nix::sched::CloneFlags;
 use nix::sys::stat::{fstat, FileStat, Mode};
 use std::fs::File;
 use std::io::Write;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
 /// `statfs.f_type` of the namespace filesystem.
