@@ -628,13 +628,17 @@ fn ctrl_c_on_a_terminal_reaches_the_command_and_pinns_survives_it() {
     let pins = t.pins();
     // script(1) runs pinns on a new pseudo-terminal; the ^C byte written to
     // it makes the terminal driver send SIGINT to the foreground group.
+    // script starts `$SHELL -c`; `exec` makes pinns replace that shell, which
+    // would otherwise share the group and die of the ^C itself (dash does,
+    // bash execs a lone command anyway), whatever SHELL the caller has.
     let inner = format!(
-        "{BIN} enter -d {} tty -- sh -c 'trap \"echo got-INT; exit 42\" INT; echo ready; \
+        "exec {BIN} enter -d {} tty -- sh -c 'trap \"echo got-INT; exit 42\" INT; echo ready; \
          i=0; while [ $i -lt 200 ]; do sleep 0.05; i=$((i+1)); done; echo no-signal'",
         path_str(&pins)
     );
     let mut script = Command::new("script")
         .args(["-q", "-e", "-c", &inner, "/dev/null"])
+        .env("SHELL", "/bin/sh")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
