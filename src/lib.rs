@@ -34,8 +34,8 @@ use std::ffi::OsString;
 /// one place that prints them.
 pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> Result<u8> {
     let args: Vec<OsString> = args.into_iter().collect();
-    if let Ok(fast) = cli::PinOnly::try_parse_from(&args) {
-        return pin_command(&fast.pin);
+    if let Some(pin) = cli::crio_form::recognise(&args) {
+        return pin_command(&pin);
     }
     let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,

@@ -3,9 +3,11 @@
 //! through its canonical command line.
 
 use clap::Parser;
+use pinns::cli::crio_form::recognise;
 use pinns::cli::Cli;
 use pinns::pin::PinPlan;
 use proptest::prelude::*;
+use std::ffi::OsString;
 
 fn word() -> impl Strategy<Value = String> {
     prop_oneof![
@@ -34,6 +36,29 @@ fn word() -> impl Strategy<Value = String> {
         ]
         .prop_map(str::to_string),
         "--(uid|gid)-mapping=([0-9]{1,6}-[0-9]{1,6}-[0-9]{1,5}@){0,3}",
+        // Forms the fast path must leave to clap, or read exactly as clap.
+        prop_oneof![
+            Just("-d=/run/pinns-prop"),
+            Just("--dir="),
+            Just("-dfoo"),
+            Just("-n=host"),
+            Just("-U=new"),
+            Just("--net=HOST"),
+            Just("-uin"),
+            Just("-s=kernel.shm_rmid_forced=1"),
+            Just("--sysctl"),
+            Just("--mnt-propagation"),
+            Just("slave"),
+            Just("--mnt-propagation=bogus"),
+            Just("--filename=pod"),
+            Just("--"),
+            Just("-h"),
+            Just("--help"),
+            Just("-V"),
+            Just("pin"),
+            Just("enter"),
+        ]
+        .prop_map(str::to_string),
         any::<String>(),
     ]
 }
@@ -112,23 +137,27 @@ proptest! {
         }
         let args: Vec<String> = flags.concat();
         prop_assert_eq!(plan_of(&args).is_some(), expect_ok && any_ns, "args: {:?}", args);
+        // Every such command line takes the fast path, and reads as in clap.
+        let argv: Vec<OsString> = std::iter::once("pinns".into()).chain(args.iter().map(Into::into)).collect();
+        let full = Cli::try_parse_from(&argv).expect("clap accepts it").pin;
+        prop_assert_eq!(recognise(&argv), Some(full), "args: {:?}", args);
     }
 }
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(2000))]
 
-    /// The fast pin-only parser never accepts what the full command line
-    /// would read differently.
+    /// The CRI-O form recogniser never accepts what clap would refuse or
+    /// read differently.
     #[test]
-    fn fast_pin_parser_agrees_with_the_full_one(args in proptest::collection::vec(word(), 0..12)) {
-        let argv = || std::iter::once("pinns".to_string()).chain(args.iter().cloned());
-        if let Ok(fast) = pinns::cli::PinOnly::try_parse_from(argv()) {
-            let full = Cli::try_parse_from(argv());
-            prop_assert!(full.is_ok(), "full parser refused {:?}", args);
+    fn crio_form_agrees_with_clap(args in proptest::collection::vec(word(), 0..12)) {
+        let argv: Vec<OsString> = std::iter::once("pinns".into()).chain(args.iter().map(Into::into)).collect();
+        if let Some(fast) = recognise(&argv) {
+            let full = Cli::try_parse_from(&argv);
+            prop_assert!(full.is_ok(), "clap refused {:?}: {:?}", args, full.err());
             let full = full.unwrap();
             prop_assert!(full.command.is_none());
-            prop_assert_eq!(full.pin, fast.pin);
+            prop_assert_eq!(full.pin, fast);
         }
     }
 }

@@ -123,7 +123,7 @@ fn man_page(page: &str, cmd: &clap::Command, all_pages: &[String]) -> String {
         .source(format!("pinns {}", env!("CARGO_PKG_VERSION")))
         .manual("System Manager's Manual");
     let mut out = String::new();
-    out.push_str(".\\\" Generated from src/cli.rs and man/sections/");
+    out.push_str(".\\\" Generated from src/cli/mod.rs and man/sections/");
     out.push_str(page);
     out.push_str(".roff: do not edit; run PINNS_UPDATE_GENERATED=1 cargo test --test generated\n");
     out.push_str(&render(|w| man.render_title(w)));

@@ -7,6 +7,8 @@ use clap::{ArgGroup, Args, Parser, Subcommand};
 use std::ffi::OsString;
 use std::path::PathBuf;
 
+pub mod crio_form;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "pinns",
@@ -22,18 +24,6 @@ pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
 
-    #[command(flatten)]
-    pub pin: PinArgs,
-}
-
-/// The CRI-O form alone, which every pod creation runs: parsed without
-/// building the definitions of the other subcommands, which cost about as
-/// many instructions as the whole pin. Anything it does not accept (help,
-/// a subcommand, a mistake) is parsed again by [`Cli`], which has the final
-/// word and the error message.
-#[derive(Debug, Parser)]
-#[command(name = "pinns", disable_help_flag = true, disable_version_flag = true)]
-pub struct PinOnly {
     #[command(flatten)]
     pub pin: PinArgs,
 }
