@@ -380,13 +380,25 @@ fn attach(
 ) -> Result<()> {
     let target = plan.target(kind);
     let name = Path::new(plan.name.as_str());
-    let fd = match check_target(type_dir, plan, kind)? {
-        TargetState::EmptyFile(fd) => fd,
-        TargetState::Absent => {
-            let fd = sys::create_new_file_at(type_dir, name).at("create pin file", &target)?;
+    // Creating first is one call in the usual case; what is already there
+    // (CRI-O's pre-created file, or a race) is judged by `check_target`.
+    let fd = match sys::create_new_file_at(type_dir, name) {
+        Ok(fd) => {
             rollback.push(Undo::RemoveFile(target.clone()));
             fd
         }
+        Err(Errno::EEXIST) => match check_target(type_dir, plan, kind)? {
+            TargetState::EmptyFile(fd) => fd,
+            // Gone again since EEXIST: only `pinns cleanup` removes pins,
+            // and it waits for the lock we hold, so this is someone else's.
+            TargetState::Absent => {
+                return Err(Error::Refused(format!(
+                    "{}: appeared and vanished while pinning; refusing to pin there",
+                    target.display()
+                )))
+            }
+        },
+        Err(e) => return Err(Error::path("create pin file", &target, e)),
     };
     sys::bind_mount(&holder.ns_path(kind), fd.as_fd(), &target)?;
     rollback.push(Undo::Detach(target));
