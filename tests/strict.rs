@@ -6,6 +6,7 @@
 mod common;
 
 use common::*;
+use std::os::unix::fs::PermissionsExt;
 
 const WATCHED: [&str; 3] = [
     "vm.swappiness",
@@ -147,5 +148,35 @@ fn setuid_invocation_is_refused() {
         panic!("cannot exercise setuid here: {stderr}");
     }
     assert_one_line_error(out.status.code().unwrap_or(-1), &stderr, "setuid");
+    assert!(!t.pins().exists());
+}
+
+/// File capabilities raise privilege like setuid does (the kernel sets
+/// AT_SECURE for both): a copy given CAP_SYS_ADMIN and run by nobody must
+/// refuse too, where comparing uid with euid would not notice.
+#[test]
+fn file_capability_invocation_is_refused() {
+    let t = TestDir::new();
+    let exe = t.path().join("pinns-fcaps");
+    std::fs::copy(BIN, &exe).unwrap();
+    std::fs::set_permissions(t.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let setcap = std::process::Command::new("setcap")
+        .args(["cap_sys_admin+ep", path_str(&exe)])
+        .output()
+        .expect("setcap (libcap2-bin) runs");
+    assert!(setcap.status.success(), "{setcap:?}");
+    let d = path_str(&t.pins()).to_string();
+    let out = std::process::Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .arg(&exe)
+        .args(["-d", &d, "-f", "p", "--net"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_one_line_error(
+        out.status.code().unwrap_or(-1),
+        &stderr,
+        "file capabilities",
+    );
     assert!(!t.pins().exists());
 }
