@@ -71,13 +71,10 @@ done
 if [ -z "$PINNS" ]; then
     export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$REPO/target}
     if [ "$BUILD" = static ]; then
-        # glibc linked in statically: no dynamic loader at each start (see
-        # bench/RESULTS.md). The flag needs an explicit --target so that it
-        # does not reach the proc-macro crates built for the host.
-        triple=$(rustc -vV | sed -n 's/^host: //p')
-        (cd "$REPO" && RUSTFLAGS="${RUSTFLAGS:-} -C target-feature=+crt-static" \
-            cargo build --release --quiet --target "$triple") || die "static release build failed"
-        PINNS=$CARGO_TARGET_DIR/$triple/release/pinns
+        # The shipped build: glibc linked in statically (no dynamic loader at
+        # each start), packed relocations and the pin path laid out together
+        # (see bench/RESULTS.md and packaging/build-static.sh).
+        PINNS=$("$REPO/packaging/build-static.sh" | tail -n 1) || die "static release build failed"
     else
         (cd "$REPO" && cargo build --release --quiet) || die "cargo build --release failed"
         PINNS=$CARGO_TARGET_DIR/release/pinns
