@@ -7,6 +7,7 @@ mod common;
 
 use common::*;
 use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
 
 const WATCHED: [&str; 3] = [
     "vm.swappiness",
@@ -124,18 +125,14 @@ fn kernel_rejection_after_unshare_rolls_everything_back() {
     assert!(!t.pins().exists());
 }
 
-#[test]
-fn setuid_invocation_is_refused() {
+/// A copy of pinns in a directory nobody can reach, made privileged by
+/// `privilege`, run as nobody: it must refuse with `needle` and pin nothing.
+fn refused_when_privileged(privilege: impl FnOnce(&Path), needle: &str) {
     let t = TestDir::new();
-    let exe = t.path().join("pinns-setuid");
+    let exe = t.path().join("pinns-privileged");
     std::fs::copy(BIN, &exe).unwrap();
-    std::os::unix::fs::chown(&exe, Some(0), Some(0)).unwrap();
-    std::fs::set_permissions(&exe, std::os::unix::fs::PermissionsExt::from_mode(0o4755)).unwrap();
-    std::fs::set_permissions(
-        t.path(),
-        std::os::unix::fs::PermissionsExt::from_mode(0o755),
-    )
-    .unwrap();
+    std::fs::set_permissions(t.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    privilege(&exe);
     let d = path_str(&t.pins()).to_string();
     let out = std::process::Command::new("setpriv")
         .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
@@ -145,10 +142,21 @@ fn setuid_invocation_is_refused() {
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     if stderr.contains("nosuid") || out.status.code() == Some(127) {
-        panic!("cannot exercise setuid here: {stderr}");
+        panic!("cannot exercise a privileged exec here: {stderr}");
     }
-    assert_one_line_error(out.status.code().unwrap_or(-1), &stderr, "setuid");
+    assert_one_line_error(out.status.code().unwrap_or(-1), &stderr, needle);
     assert!(!t.pins().exists());
+}
+
+#[test]
+fn setuid_invocation_is_refused() {
+    refused_when_privileged(
+        |exe| {
+            std::os::unix::fs::chown(exe, Some(0), Some(0)).unwrap();
+            std::fs::set_permissions(exe, std::fs::Permissions::from_mode(0o4755)).unwrap();
+        },
+        "setuid",
+    );
 }
 
 /// File capabilities raise privilege like setuid does (the kernel sets
@@ -156,27 +164,15 @@ fn setuid_invocation_is_refused() {
 /// refuse too, where comparing uid with euid would not notice.
 #[test]
 fn file_capability_invocation_is_refused() {
-    let t = TestDir::new();
-    let exe = t.path().join("pinns-fcaps");
-    std::fs::copy(BIN, &exe).unwrap();
-    std::fs::set_permissions(t.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
-    let setcap = std::process::Command::new("setcap")
-        .args(["cap_sys_admin+ep", path_str(&exe)])
-        .output()
-        .expect("setcap (libcap2-bin) runs");
-    assert!(setcap.status.success(), "{setcap:?}");
-    let d = path_str(&t.pins()).to_string();
-    let out = std::process::Command::new("setpriv")
-        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
-        .arg(&exe)
-        .args(["-d", &d, "-f", "p", "--net"])
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_one_line_error(
-        out.status.code().unwrap_or(-1),
-        &stderr,
+    refused_when_privileged(
+        |exe| {
+            let setcap = std::process::Command::new("setcap")
+                .arg("cap_sys_admin+ep")
+                .arg(exe)
+                .output()
+                .expect("setcap (libcap2-bin) runs");
+            assert!(setcap.status.success(), "{setcap:?}");
+        },
         "file capabilities",
     );
-    assert!(!t.pins().exists());
 }
