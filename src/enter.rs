@@ -16,7 +16,7 @@ use crate::error::{Error, PathContext, Result};
 use crate::name::PinName;
 use crate::ns::NsKind;
 use crate::placement::{self, Inputs, Placement};
-use crate::procs::{self, NsIndex, TaskSched};
+use crate::procs::{self, TaskSched};
 use crate::sys::{self, process};
 use std::ffi::OsString;
 use std::fs::File;
@@ -257,13 +257,7 @@ fn pod_tasks(targets: &[Target]) -> Result<Vec<TaskSched>> {
             kinds.push((t.kind, t.inode));
         }
     }
-    let index = NsIndex::scan_kinds(&kinds.iter().map(|(k, _)| *k).collect::<Vec<_>>());
-    let mut pids: Vec<i32> = kinds
-        .iter()
-        .flat_map(|(kind, ino)| index.pids_in(*kind, *ino).iter().copied())
-        .collect();
-    pids.sort_unstable();
-    pids.dedup();
+    let pids = procs::members(&kinds);
     let me = std::process::id() as i32;
     Ok(pids
         .into_iter()

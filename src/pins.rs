@@ -214,7 +214,7 @@ impl PinDir {
         if wanted.is_empty() {
             return;
         }
-        match covered_mtimes(&self.path, &wanted) {
+        match covered_mtimes(&self.path, &self.type_dirs, &wanted) {
             Ok(times) => {
                 for (name, entries) in found.iter_mut() {
                     for e in entries {
@@ -275,13 +275,13 @@ pub fn examine(
     kind: NsKind,
     host: &HashSet<(NsKind, u64)>,
 ) -> Result<Option<Content>> {
-    let fd = match sys::open_path_at(dir, name) {
-        Ok(fd) => fd,
+    let st = match sys::stat_at_nofollow(dir, name) {
+        Ok(st) => st,
         Err(Errno::ENOENT) => return Ok(None),
-        Err(e) => return Err(Error::path("open", name, e)),
+        Err(e) => return Err(Error::path("stat", name, e)),
     };
-    let st = sys::stat_fd(fd.as_fd()).at("stat", name)?;
-    if sys::is_nsfs(fd.as_fd()).at("statfs", name)? {
+    let file_type = SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT;
+    if st.st_dev == sys::nsfs_dev()? && file_type == SFlag::S_IFREG {
         return Ok(Some(Content::Namespace {
             inode: st.st_ino,
             host: host.contains(&(kind, st.st_ino)),
@@ -308,8 +308,35 @@ fn classify_plain(st: &FileStat, dir_dev: u64) -> Content {
 }
 
 /// Modification times of the files under the pin mounts (see the module
-/// docs), read in a child with a private mount namespace.
+/// docs): through a detached copy of each `<type>ns` directory's mount
+/// without submounts where the kernel has `open_tree` (5.2), else in a
+/// child with a private mount namespace.
 fn covered_mtimes(
+    dir: &Path,
+    type_dirs: &[(NsKind, OwnedFd)],
+    wanted: &[(NsKind, String)],
+) -> Result<HashMap<(NsKind, String), SystemTime>> {
+    let mut times = HashMap::new();
+    for (kind, fd) in type_dirs {
+        let mut names = wanted.iter().filter(|(k, _)| k == kind).peekable();
+        if names.peek().is_none() {
+            continue;
+        }
+        let Ok(tree) = sys::uncovered_tree(fd.as_fd()) else {
+            return covered_mtimes_in_child(dir, wanted);
+        };
+        for (_, name) in names {
+            if let Ok(st) = sys::stat_at_nofollow(tree.as_fd(), Path::new(name)) {
+                if let Some(time) = system_time(st.st_mtime, st.st_mtime_nsec) {
+                    times.insert((*kind, name.clone()), time);
+                }
+            }
+        }
+    }
+    Ok(times)
+}
+
+fn covered_mtimes_in_child(
     dir: &Path,
     wanted: &[(NsKind, String)],
 ) -> Result<HashMap<(NsKind, String), SystemTime>> {

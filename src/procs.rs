@@ -4,8 +4,10 @@
 
 use crate::cpuset::CpuSet;
 use crate::ns::NsKind;
+use crate::sys::procfs::ProcDir;
 use std::collections::HashMap;
 use std::fmt;
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
@@ -29,9 +31,12 @@ impl NsIndex {
 
     pub fn scan_kinds(kinds: &[NsKind]) -> NsIndex {
         let mut index = NsIndex::default();
+        let Ok(proc) = ProcDir::open() else {
+            return index;
+        };
         for pid in pids() {
             for &kind in kinds {
-                if let Ok(ino) = ns_inode(Path::new(&format!("/proc/{pid}/ns/{kind}"))) {
+                if let Some(ino) = link_inode(&proc, pid, kind) {
                     index.by_ns.entry((kind, ino)).or_default().push(pid);
                 }
             }
@@ -46,6 +51,45 @@ impl NsIndex {
             .map(Vec::as_slice)
             .unwrap_or(&[])
     }
+}
+
+/// Processes living in at least one of the `wanted` namespaces (kind,
+/// inode), sorted: one pass over `/proc` that skips kernel threads and
+/// looks, per process, at the wanted kinds only, stopping at the first that
+/// matches.
+pub fn members(wanted: &[(NsKind, u64)]) -> Vec<i32> {
+    if wanted.is_empty() {
+        return Vec::new();
+    }
+    let Ok(proc) = ProcDir::open() else {
+        return Vec::new();
+    };
+    let mut found: Vec<i32> = pids()
+        .into_iter()
+        .filter(|&pid| {
+            proc.runs_program(pid)
+                && wanted
+                    .iter()
+                    .any(|&(kind, ino)| link_inode(&proc, pid, kind) == Some(ino))
+        })
+        .collect();
+    found.sort_unstable();
+    found
+}
+
+fn link_inode(proc: &ProcDir, pid: i32, kind: NsKind) -> Option<u64> {
+    parse_ns_link(proc.ns_link(pid, kind.proc_name())?.as_bytes(), kind)
+}
+
+/// The inode in a namespace link's text, `<type>:[<inode>]`, if it is of
+/// `kind`.
+pub fn parse_ns_link(link: &[u8], kind: NsKind) -> Option<u64> {
+    let rest = link.strip_prefix(kind.proc_name().as_bytes())?;
+    let digits = rest.strip_prefix(b":[")?.strip_suffix(b"]")?;
+    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    std::str::from_utf8(digits).ok()?.parse().ok()
 }
 
 /// Every process id currently in `/proc`.
@@ -237,7 +281,45 @@ mod tests {
         assert!(index.pids_in(NsKind::Net, ino).contains(&me));
     }
 
+    #[test]
+    fn namespace_links_name_their_kind_and_inode() {
+        assert_eq!(
+            parse_ns_link(b"net:[4026531840]", NsKind::Net),
+            Some(4026531840)
+        );
+        assert_eq!(parse_ns_link(b"net:[4026531840]", NsKind::Ipc), None);
+        assert_eq!(parse_ns_link(b"net:[]", NsKind::Net), None);
+        assert_eq!(parse_ns_link(b"net:[12", NsKind::Net), None);
+        assert_eq!(parse_ns_link(b"net:[+12]", NsKind::Net), None);
+        assert_eq!(parse_ns_link(b"mnt:[7] ", NsKind::Mnt), None);
+    }
+
+    #[test]
+    fn link_and_stat_agree_and_members_finds_this_process() {
+        let me = std::process::id() as i32;
+        let proc = ProcDir::open().unwrap();
+        for kind in NsKind::ALL {
+            let ino = ns_inode(Path::new(&format!("/proc/self/ns/{kind}"))).unwrap();
+            assert_eq!(link_inode(&proc, me, kind), Some(ino), "{kind}");
+        }
+        let net = ns_inode(Path::new("/proc/self/ns/net")).unwrap();
+        assert!(members(&[(NsKind::Ipc, 1), (NsKind::Net, net)]).contains(&me));
+        assert!(!members(&[(NsKind::Net, 1)]).contains(&me));
+        assert!(members(&[]).is_empty());
+        // kthreadd (PID 2 where the PID namespace is the host's) runs no program.
+        if let Ok(comm) = std::fs::read_to_string("/proc/2/comm") {
+            assert_eq!(proc.runs_program(2), comm.trim() != "kthreadd");
+        }
+        assert!(proc.runs_program(me));
+    }
+
     proptest! {
+        #[test]
+        fn ns_link_parser_reads_what_the_kernel_writes(ino in any::<u32>()) {
+            let text = format!("uts:[{ino}]");
+            prop_assert_eq!(parse_ns_link(text.as_bytes(), NsKind::Uts), Some(u64::from(ino)));
+        }
+
         #[test]
         fn stat_parser_never_panics(s in any::<String>()) {
             let _ = parse_stat(&s);

@@ -5,6 +5,7 @@
 pub mod exec;
 pub mod mountinfo;
 pub mod process;
+pub mod procfs;
 pub mod sched;
 
 use crate::error::{Error, PathContext, Result};
@@ -328,6 +329,41 @@ pub fn uncover(fd: BorrowedFd<'_>, name: &Path) -> Result<()> {
         None::<&str>,
     )
     .at("bind mount without submounts", name)
+}
+
+/// A detached copy of the mount the directory open at `fd` is in, rooted
+/// at that directory, without its submounts (`open_tree(OPEN_TREE_CLONE)`,
+/// Linux 5.2): below it the files that mounts cover are visible, as with
+/// [`uncover`], but the copy belongs to no mount namespace, so nothing
+/// propagates and no child or `unshare` is needed. It vanishes on close.
+pub fn uncovered_tree(fd: BorrowedFd<'_>) -> nix::Result<OwnedFd> {
+    const OPEN_TREE_CLONE: libc::c_long = 1;
+    let flags =
+        OPEN_TREE_CLONE | libc::O_CLOEXEC as libc::c_long | libc::AT_EMPTY_PATH as libc::c_long;
+    // SAFETY: the path is a NUL-terminated empty string; the kernel returns a
+    // new descriptor or -1.
+    let raw = unsafe { libc::syscall(libc::SYS_open_tree, fd.as_raw_fd(), c"".as_ptr(), flags) };
+    let raw = Errno::result(raw)?;
+    // SAFETY: open_tree just returned this descriptor and nothing else owns it.
+    Ok(unsafe { OwnedFd::from_raw_fd(raw as i32) })
+}
+
+/// The device number of the namespace filesystem. The kernel has a single
+/// nsfs instance, so a file on this device is a namespace: one `lstat` per
+/// pin path tells it, where open + `fstatfs` + close took three calls.
+pub fn nsfs_dev() -> Result<u64> {
+    static DEV: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    if let Some(dev) = DEV.get() {
+        return Ok(*dev);
+    }
+    let path = Path::new("/proc/self/ns/net");
+    let file = File::open(path).at("open", path)?;
+    let fd = std::os::fd::AsFd::as_fd(&file);
+    if !is_nsfs(fd).at("statfs", path)? {
+        return Err(Error::path("statfs", path, Errno::ENOTSUP));
+    }
+    let dev = stat_fd(fd).at("stat", path)?.st_dev;
+    Ok(*DEV.get_or_init(|| dev))
 }
 
 /// Host and NIS domain name of the current UTS namespace.
