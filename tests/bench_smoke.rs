@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{mounts_under, TestDir, BIN};
+use common::{host_sysctl, mounts_under, TestDir, BIN};
 use std::path::Path;
 use std::process::Command;
 
@@ -99,6 +99,63 @@ fn quick_benchmark_runs_end_to_end_and_leaves_nothing() {
     }
 
     assert_nothing_left(&tmp_parent);
+}
+
+/// The density benchmark (pinns, CRI-O's C helper where installed, the
+/// syscall floor) runs in quick mode, writes a sample for every variant at
+/// every density, and leaves no mount, namespace pin, file or host sysctl
+/// change behind.
+#[test]
+fn quick_density_benchmark_runs_and_leaves_nothing() {
+    let t = TestDir::new();
+    let out_dir = t.path().join("results");
+    let tmp_parent = t.path().join("work");
+    std::fs::create_dir(&tmp_parent).unwrap();
+    let keys = ["net.ipv4.ip_forward", "kernel.shm_rmid_forced"];
+    let before: Vec<String> = keys.iter().map(|k| host_sysctl(k)).collect();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("bench/density.sh");
+    let out = Command::new(&script)
+        .args(["--quick", "--pinns", BIN])
+        .arg("--out")
+        .arg(&out_dir)
+        .arg("--tmp")
+        .arg(&tmp_parent)
+        .output()
+        .expect("run bench/density.sh");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "benchmark failed\nstdout:\n{stdout}\nstderr:\n{stderr}"
+    );
+    let samples = std::fs::read_to_string(out_dir.join("density-samples.csv")).unwrap();
+    let mut variants = vec!["pinns", "floor"];
+    if Path::new("/opt/pinns-crio/crio-1.36-bundle/pinns-c").exists() {
+        variants.push("c");
+    }
+    for level in ["0", "20"] {
+        for v in &variants {
+            for sysctls in ["0", "1"] {
+                let n = samples
+                    .lines()
+                    .filter(|l| l.starts_with(&format!("{level},{v},{sysctls},")))
+                    .count();
+                assert_eq!(n, 3, "{level} live pods, {v}, sysctls {sysctls}:\n{samples}");
+            }
+        }
+    }
+    let commands = std::fs::read_to_string(out_dir.join("density-commands.csv")).unwrap();
+    for cmd in ["enter", "nsenter", "list", "findmnt -rn", "findmnt"] {
+        assert!(
+            commands.lines().any(|l| l.starts_with(&format!("20,{cmd},"))),
+            "{cmd}:\n{commands}"
+        );
+    }
+    assert!(stdout.contains("Targets"), "{stdout}");
+    assert_eq!(mounts_under(&tmp_parent), vec![], "mounts left behind");
+    assert_eq!(std::fs::read_dir(&tmp_parent).unwrap().count(), 0, "work directory left");
+    let after: Vec<String> = keys.iter().map(|k| host_sysctl(k)).collect();
+    assert_eq!(before, after, "a host sysctl changed");
 }
 
 #[test]
