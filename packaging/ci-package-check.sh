@@ -63,6 +63,26 @@ fi
 [ ! -e "$pin" ] || fail "$pin is still there"
 ! findmnt -rn -o TARGET | grep -q "^$work/" || fail "a mount under $work is left"
 
+step "the shipped binary has no test seams"
+# Test-only inputs exist in debug builds only (src/enter.rs); root's
+# environment must not steer the binary that ships.
+for var in $(grep -rhoE 'PINNS_[A-Z_]+' src | sort -u); do
+  if grep -aq "$var" /usr/bin/pinns; then fail "/usr/bin/pinns contains the test-only name $var"; fi
+done
+# And obeys none: a stand-in sysfs calling every CPU isolated would leave a
+# debug build no CPU to run on; the release binary places as without it.
+fake="$work/sysfs-cpu"
+mkdir -p "$fake"
+echo "0-$(($(nproc) - 1))" >"$fake/isolated"
+/usr/bin/pinns -d "$work/pins" -f seam --uts
+plain=$(/usr/bin/pinns enter -v -d "$work/pins" seam -- true 2>&1 | grep 'CPUs chosen') ||
+  fail "pinns enter without the variable failed"
+seamed=$(PINNS_SYSFS_CPU_DIR="$fake" /usr/bin/pinns enter -v -d "$work/pins" seam -- true 2>&1 | grep 'CPUs chosen') ||
+  fail "pinns enter obeyed PINNS_SYSFS_CPU_DIR (it refused to place the command)"
+[ "$plain" = "$seamed" ] || fail "PINNS_SYSFS_CPU_DIR changed placement: '$plain' vs '$seamed'"
+/usr/bin/pinns cleanup -d "$work/pins" -f seam
+echo "no test seams: ok ($plain)"
+
 step "man pages render without warnings"
 for page in /usr/share/man/man8/pinns*.8*; do
   name=$(basename "$page"); name=${name%%.8*}

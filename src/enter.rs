@@ -3,7 +3,8 @@
 //!
 //! Order of work, each step before anything is changed by the next:
 //! 1. resolve the target to namespace files and open them all (paths are
-//!    resolved in our own mount namespace, before we leave it);
+//!    resolved in our own mount namespace, before we leave it; a `--pid`
+//!    target is held by a pidfd from before the lookup until after it);
 //! 2. find the pod's tasks and choose the CPUs (reads the host's `/proc`);
 //! 3. set affinity, SCHED_OTHER and nice on ourselves (inherited by the command);
 //! 4. join the namespaces;
@@ -17,16 +18,21 @@ use crate::name::PinName;
 use crate::ns::NsKind;
 use crate::placement::{self, Inputs, Placement};
 use crate::procs::{self, TaskSched};
+use crate::sys::pidfd::PidFd;
 use crate::sys::{self, process};
+use nix::errno::Errno;
 use std::ffi::OsString;
 use std::fs::File;
 use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 
-/// Test seam: a directory standing in for `/sys/devices/system/cpu` when
-/// reading `isolated` and `nohz_full` (and nothing else), which cannot be
-/// changed on a running kernel.
-pub const SYSFS_CPU_DIR_ENV: &str = "PINNS_SYSFS_CPU_DIR";
+/// Test seam, compiled into debug builds only (what `cargo test` runs): a
+/// directory standing in for `/sys/devices/system/cpu` when reading
+/// `isolated` and `nohz_full` (and nothing else), which cannot be changed on
+/// a running kernel. A release binary has no such input: root's environment
+/// must not decide which CPUs count as isolated.
+#[cfg(debug_assertions)]
+const SYSFS_CPU_DIR_ENV: &str = "PINNS_SYSFS_CPU_DIR";
 const SYSFS_CPU_DIR: &str = "/sys/devices/system/cpu";
 
 /// The kinds joined for `--pid` when no selection flag is given (the user
@@ -48,7 +54,11 @@ pub fn enter(args: &EnterArgs) -> Result<u8> {
     let avoid = parse_cpus(args.avoid_cpus.as_deref())?;
     let explicit = args.cpus.as_deref().map(CpuSet::parse).transpose()?;
 
+    let held = args.pid.map(hold_process).transpose()?;
     let targets = open_all(&candidates(args)?, &describe(args))?;
+    if let (Some(pid), Some(held)) = (args.pid, &held) {
+        still_the_same_process(pid, held)?;
+    }
     let tasks = pod_tasks(&targets)?;
     let inputs = Inputs {
         allowed: sys::sched::affinity()?,
@@ -124,6 +134,30 @@ fn pin_candidates(dir: &Path, name: &PinName, selected: &[NsKind]) -> Result<Vec
             required: !selected.is_empty(),
         })
         .collect())
+}
+
+/// `--pid`: the process is held by a pidfd before its `/proc/PID/ns` files
+/// are looked up, so that the PID cannot silently come to name another
+/// process (see [`still_the_same_process`]).
+fn hold_process(pid: i32) -> Result<PidFd> {
+    PidFd::open(pid).map_err(|e| match e {
+        Errno::ESRCH => Error::Refused(format!("no process with pid {pid}")),
+        e => Error::call(format!("pidfd_open({pid})"), e),
+    })
+}
+
+/// After the namespace files of `--pid PID` are open: if the process held
+/// since before the lookup is gone, the PID may have been reused and the
+/// files may belong to a stranger. While it lives (or is an unreaped
+/// zombie) its PID is not reused, so the files are its own.
+fn still_the_same_process(pid: i32, held: &PidFd) -> Result<()> {
+    match held.is_alive() {
+        Ok(true) => Ok(()),
+        Ok(false) => Err(Error::Refused(format!(
+            "process {pid} exited while its namespaces were being opened; nothing joined"
+        ))),
+        Err(e) => Err(Error::call(format!("pidfd_send_signal({pid}, 0)"), e)),
+    }
 }
 
 fn process_candidates(pid: i32, selected: &[NsKind]) -> Result<Vec<Candidate>> {
@@ -267,9 +301,11 @@ fn pod_tasks(targets: &[Target]) -> Result<Vec<TaskSched>> {
 }
 
 fn sysfs_cpu_dir() -> PathBuf {
-    std::env::var_os(SYSFS_CPU_DIR_ENV)
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(SYSFS_CPU_DIR))
+    #[cfg(debug_assertions)]
+    if let Some(dir) = std::env::var_os(SYSFS_CPU_DIR_ENV) {
+        return PathBuf::from(dir);
+    }
+    PathBuf::from(SYSFS_CPU_DIR)
 }
 
 /// Reads a sysfs CPU list; an absent optional file (a kernel without

@@ -140,20 +140,29 @@ fn quick_density_benchmark_runs_and_leaves_nothing() {
                     .lines()
                     .filter(|l| l.starts_with(&format!("{level},{v},{sysctls},")))
                     .count();
-                assert_eq!(n, 3, "{level} live pods, {v}, sysctls {sysctls}:\n{samples}");
+                assert_eq!(
+                    n, 3,
+                    "{level} live pods, {v}, sysctls {sysctls}:\n{samples}"
+                );
             }
         }
     }
     let commands = std::fs::read_to_string(out_dir.join("density-commands.csv")).unwrap();
     for cmd in ["enter", "nsenter", "list", "findmnt -rn", "findmnt"] {
         assert!(
-            commands.lines().any(|l| l.starts_with(&format!("20,{cmd},"))),
+            commands
+                .lines()
+                .any(|l| l.starts_with(&format!("20,{cmd},"))),
             "{cmd}:\n{commands}"
         );
     }
     assert!(stdout.contains("Targets"), "{stdout}");
     assert_eq!(mounts_under(&tmp_parent), vec![], "mounts left behind");
-    assert_eq!(std::fs::read_dir(&tmp_parent).unwrap().count(), 0, "work directory left");
+    assert_eq!(
+        std::fs::read_dir(&tmp_parent).unwrap().count(),
+        0,
+        "work directory left"
+    );
     let after: Vec<String> = keys.iter().map(|k| host_sysctl(k)).collect();
     assert_eq!(before, after, "a host sysctl changed");
 }

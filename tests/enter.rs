@@ -653,3 +653,46 @@ fn ctrl_c_on_a_terminal_reaches_the_command_and_pinns_survives_it() {
     // 42 is the command's status: pinns outlived the ^C and passed it on.
     assert_eq!(script.wait().unwrap().code(), Some(42), "{rest:?}");
 }
+
+/// `--pid`: the process is held by a pidfd from before its namespace files
+/// are opened; if it is gone by the time they are (here: killed and reaped
+/// while strace holds pinns at its liveness check), its PID may already
+/// name another process, so nothing is joined and nothing runs.
+#[test]
+fn a_pid_that_exits_between_lookup_and_join_is_refused() {
+    let t = TestDir::new();
+    let mut target = Command::new("sleep").arg("30").spawn().unwrap();
+    let trace = t.path().join("strace.out");
+    let traced = Command::new("strace")
+        .arg("-o")
+        .arg(&trace)
+        .args(["-e", "trace=pidfd_send_signal"])
+        .args(["-e", "inject=pidfd_send_signal:delay_enter=3000000"])
+        .args([BIN, "enter", "--pid", &target.id().to_string()])
+        .args(["--", "sh", "-c", "echo the command ran"])
+        .env_remove("LD_LIBRARY_PATH")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run strace (scripts/deps.sh installs it)");
+    // strace writes the call's first half when pinns enters it, then delays it.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !std::fs::read_to_string(&trace)
+        .unwrap_or_default()
+        .contains("pidfd_send_signal(")
+    {
+        assert!(Instant::now() < deadline, "pinns never checked the pidfd");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    target.kill().unwrap();
+    target.wait().unwrap();
+    let out = traced.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stdout.contains("the command ran"), "{stdout}");
+    assert_one_line_error(
+        out.status.code().unwrap_or(-1),
+        &stderr,
+        "exited while its namespaces were being opened",
+    );
+}

@@ -52,9 +52,6 @@ pub enum Command {
     /// N). SIGINT/SIGTERM/SIGHUP/SIGQUIT sent to pinns are forwarded to it;
     /// those from the terminal (Ctrl-C) reach it directly, as it is in the
     /// terminal's foreground process group with pinns.
-    ///
-    /// Test seam: PINNS_SYSFS_CPU_DIR replaces /sys/devices/system/cpu for
-    /// reading `isolated` and `nohz_full` only.
     Enter(EnterArgs),
     Cleanup(CleanupArgs),
     List(ListArgs),

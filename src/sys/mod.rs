@@ -4,6 +4,7 @@
 
 pub mod exec;
 pub mod mountinfo;
+pub mod pidfd;
 pub mod process;
 pub mod procfs;
 pub mod sched;
