@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
-"""Draws bench/results/pod-create.png from the CSV files podbench.py wrote:
-create/remove latency per mode, memory per idle pod, and the sweep."""
+"""Draws bench/results/pod-create.png from the CSV files podbench.py wrote
+(create/remove latency per mode, memory per idle pod, and the sweep) and
+bench/results/density.png from those density.py wrote (pin + teardown
+against live pods per helper; enter/nsenter and list/findmnt)."""
 
 import csv
 import os
@@ -19,8 +21,55 @@ def read(path):
         return list(csv.DictReader(f))
 
 
+def median(xs):
+    xs = sorted(xs)
+    n = len(xs)
+    return (xs[n // 2] + xs[(n - 1) // 2]) / 2 if xs else float("nan")
+
+
+def density(out):
+    samples = read(os.path.join(out, "density-samples.csv"))
+    commands = read(os.path.join(out, "density-commands.csv"))
+    if not samples:
+        return
+    levels = sorted({int(r["live_pods"]) for r in samples})
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.4), dpi=90)
+    ax = axes[0]
+    for n, variant in enumerate(dict.fromkeys(r["variant"] for r in samples)):
+        for sysctls, style in (("1", "-"), ("0", ":")):
+            ys = [median([float(r["pin_teardown_ms"]) for r in samples
+                          if r["variant"] == variant and r["sysctls"] == sysctls and int(r["live_pods"]) == lv])
+                  for lv in levels]
+            label = f"{variant}{'' if sysctls == '1' else ', no sysctls'}"
+            ax.plot(levels, ys, style, marker="o", color=f"C{n}", label=label)
+    ax.set_xlabel("live pods on the node (net+ipc+uts, sysctls written)")
+    ax.set_ylabel("median ms, pin + caller's teardown")
+    ax.set_yscale("log")
+    ax.set_title("One pod's pin against node density")
+    ax.legend(fontsize=7)
+    ax.grid(alpha=0.3, which="both")
+    ax = axes[1]
+    for n, cmd in enumerate(dict.fromkeys(r["command"] for r in commands)):
+        ys = [median([float(r["ms"]) for r in commands if r["command"] == cmd and int(r["live_pods"]) == lv])
+              for lv in levels]
+        ax.plot(levels, ys, "-" if cmd in ("enter", "list") else ":", marker="o", color=f"C{n}", label=cmd)
+    ax.set_xlabel("live pods on the node (one pin each)")
+    ax.set_ylabel("median ms per command (log scale)")
+    ax.set_yscale("log")
+    ax.set_title("enter vs nsenter, list vs findmnt -t nsfs")
+    ax.legend(fontsize=7)
+    ax.grid(alpha=0.3, which="both")
+    fig.tight_layout()
+    path = os.path.join(out, "density.png")
+    fig.savefig(path)
+    print(f"chart: {path}", file=sys.stderr)
+
+
 def main():
     out = sys.argv[1]
+    density(out)
+    if not os.path.exists(os.path.join(out, "pod-create.csv")):
+        return
     summary = read(os.path.join(out, "pod-create.csv"))
     samples = read(os.path.join(out, "pod-create-samples.csv"))
     sweep = read(os.path.join(out, "pod-create-sweep.csv"))

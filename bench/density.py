@@ -30,6 +30,8 @@ def parse_args():
     p.add_argument("--out", required=True)
     p.add_argument("--pinns", required=True)
     p.add_argument("--c-helper", default="")
+    p.add_argument("--also", action="append", default=[], metavar="NAME=PATH",
+                   help="another pinning helper taking CRI-O's arguments (a build variant)")
     p.add_argument("--floor", required=True)
     p.add_argument("--peak-rss", required=True)
     p.add_argument("--levels", default="0,1000,5000")
@@ -155,7 +157,7 @@ def profile(variants, pins, out):
             for line in open(trace):
                 f = line.split()
                 if f and f[-1] == "total":
-                    row[1] = f[-3] if len(f) >= 5 else f[-2]  # calls column
+                    row[1] = f[3]  # % time, seconds, usecs/call, calls, [errors,] total
         if shutil.which("valgrind"):
             name = f"cg-{variant}"
             cg = os.path.join(pins, "..", "callgrind.out")
@@ -257,6 +259,9 @@ def main():
     variants = {"pinns": a.pinns}
     if a.c_helper:
         variants["c"] = a.c_helper
+    for extra in a.also:
+        name, path = extra.split("=", 1)
+        variants[name] = path
     variants["floor"] = a.floor
     levels = [int(x) for x in a.levels.split(",")]
     runner = Runner(a.workdir)

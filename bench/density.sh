@@ -14,6 +14,7 @@ usage: bench/density.sh [options]
   --samples N      pins per variant and density, with and without sysctls (default 60)
   --pinns PATH     pinns binary (default: packaging/build-static.sh, the shipped build)
   --c-helper PATH  CRI-O's C pinns (default /opt/pinns-crio/crio-1.36-bundle/pinns-c; "none" to skip)
+  --also NAME=PATH another helper taking CRI-O's arguments, measured beside (repeatable)
   --out DIR        results directory (default bench/results)
   --tmp DIR        parent of the private work directory (default /run)
 EOF
@@ -22,7 +23,7 @@ EOF
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(dirname "$HERE")
 LEVELS=0,1000,5000 SAMPLES=60 TOOL_SAMPLES=40 LIST_SAMPLES=5 SETTLE=2 PROFILE=--profile
-PINNS="" C_HELPER=/opt/pinns-crio/crio-1.36-bundle/pinns-c OUT="$HERE/results" TMP_PARENT=/run
+ALSO=() PINNS="" C_HELPER=/opt/pinns-crio/crio-1.36-bundle/pinns-c OUT="$HERE/results" TMP_PARENT=/run
 PYTHON=${PYTHON:-/usr/bin/python3}
 COMMAND="bench/density.sh $*"
 while [ $# -gt 0 ]; do
@@ -32,6 +33,7 @@ while [ $# -gt 0 ]; do
         --samples) SAMPLES=$2; shift ;;
         --pinns) PINNS=$2; shift ;;
         --c-helper) C_HELPER=$2; shift ;;
+        --also) ALSO+=(--also "$2"); shift ;;
         --out) OUT=$2; shift ;;
         --tmp) TMP_PARENT=$2; shift ;;
         -h|--help) usage; exit 0 ;;
@@ -92,7 +94,7 @@ echo "pinns: $PINNS; C helper: ${C_HELPER:-none}; live pods: $LEVELS; $SAMPLES s
 "$PYTHON" "$HERE/density.py" --workdir "$WORK" --token "$TOKEN" --out "$OUT" \
     --pinns "$PINNS" --c-helper "$C_HELPER" --floor "$WORK/floor" --peak-rss "$WORK/peak-rss" --levels "$LEVELS" \
     --samples "$SAMPLES" --tool-samples "$TOOL_SAMPLES" --list-samples "$LIST_SAMPLES" \
-    --settle "$SETTLE" $PROFILE >"$OUT/density.txt" &
+    --settle "$SETTLE" $PROFILE "${ALSO[@]}" >"$OUT/density.txt" &
 PY_PID=$!
 wait "$PY_PID"
 PY_PID=""
@@ -103,3 +105,8 @@ PY_PID=""
     echo "command: $COMMAND"
 } >>"$OUT/density.txt"
 cat "$OUT/density.txt"
+if "$PYTHON" -c 'import matplotlib' 2>/dev/null; then
+    "$PYTHON" "$HERE/chart.py" "$OUT"
+else
+    echo "note: matplotlib missing for $PYTHON; no chart (apt-get install python3-matplotlib)" >&2
+fi

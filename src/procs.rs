@@ -23,8 +23,8 @@ pub struct NsIndex {
 }
 
 impl NsIndex {
-    /// Reads `/proc/<pid>/ns/*` of every process once. Processes that exit
-    /// during the scan are skipped.
+    /// Reads `/proc/<pid>/ns/*` of every process but kernel threads once.
+    /// Processes that exit during the scan are skipped.
     pub fn scan() -> NsIndex {
         Self::scan_kinds(&NsKind::ALL)
     }
@@ -34,7 +34,8 @@ impl NsIndex {
         let Ok(proc) = ProcDir::open() else {
             return index;
         };
-        for pid in pids() {
+        // Kernel threads live in the initial namespaces, never in a pod's.
+        for pid in pids().into_iter().filter(|&pid| proc.runs_program(pid)) {
             for &kind in kinds {
                 if let Some(ino) = link_inode(&proc, pid, kind) {
                     index.by_ns.entry((kind, ino)).or_default().push(pid);
