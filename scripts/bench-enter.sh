@@ -2,11 +2,16 @@
 # What `pinns enter` costs per call, next to util-linux nsenter joining the
 # same pinned namespaces: both run `true` N times; prints ms per call.
 # The difference is mostly enter's one pass over /proc (to find the pod's
-# tasks) and its fork, so the process count of the host is printed too.
-# Usage (root): scripts/bench-enter.sh [N]   PINNS=path/to/pinns to choose a build.
+# tasks: one readlink per process, three more per process that is not a
+# kernel thread) and its fork, so the process count of the host is printed too.
+# Usage (root): scripts/bench-enter.sh [N]   PINNS=path/to/pinns to choose a build
+# (default: the static release build of packaging/build-static.sh if built, else
+# the debug build). bench/density.sh measures the same, interleaved, with medians.
 set -euo pipefail
 n=${1:-200}
-pinns=${PINNS:-$(dirname "$0")/../target/debug/pinns}
+repo=$(dirname "$0")/..
+pinns=${PINNS:-$repo/target/x86_64-unknown-linux-gnu/release/pinns}
+[ -n "${PINNS:-}" ] || [ -x "$pinns" ] || pinns=$repo/target/debug/pinns
 dir=$(mktemp -d /tmp/pinns-bench-enter.XXXXXX)
 cleanup() {
   for m in "$dir"/pins/*ns/pod; do umount "$m" 2>/dev/null || true; done
