@@ -11,12 +11,14 @@ pub mod crictl;
 pub mod duration;
 pub mod enter;
 pub mod error;
+pub mod escape;
 pub mod idmap;
 pub mod inspect;
 pub mod keep;
 pub mod list;
 pub mod name;
 pub mod ns;
+pub mod output;
 pub mod pin;
 pub mod pins;
 pub mod placement;
@@ -91,10 +93,15 @@ fn cleanup_command(args: &cli::CleanupArgs) -> Result<u8> {
             keep: keep_set(&args.orphan)?,
             ..plan.clone()
         };
+        let started = (std::time::SystemTime::now(), std::time::Instant::now());
         let report = cleanup::sweep(&plan)?;
+        let timing = output::json::Timing {
+            started: started.0,
+            duration: started.1.elapsed(),
+        };
         if args.json {
-            let line = serde_json::to_string(&report).map_err(|e| Error::Refused(e.to_string()))?;
-            println!("{line}");
+            let doc = output::json::cleanup_doc(&report, timing);
+            println!("{}", output::json::to_string(&doc, false));
         } else {
             print!("{}", report.text());
         }
@@ -130,13 +137,12 @@ fn list_command(args: &cli::ListArgs) -> Result<u8> {
     };
     let listing = list::list(&args.dir, &rules, &keep_set(&args.orphan)?)?;
     if args.json {
-        let text =
-            serde_json::to_string_pretty(&listing).map_err(|e| Error::Refused(e.to_string()))?;
-        println!("{text}");
+        let doc = output::json::list_doc(&listing);
+        println!("{}", output::json::to_string(&doc, true));
     } else {
         print!("{}", listing.text());
         for w in &listing.warnings {
-            println!("warning: {w}");
+            println!("warning: {}", escape::one_line(w));
         }
     }
     Ok(0)
@@ -146,9 +152,10 @@ fn inspect_command(args: &cli::InspectArgs) -> Result<u8> {
     let name = name::PinName::parse(&args.name)?;
     let found = inspect::inspect(&args.dir, &name)?;
     if args.json {
-        let text =
-            serde_json::to_string_pretty(&found).map_err(|e| Error::Refused(e.to_string()))?;
-        println!("{text}");
+        println!(
+            "{}",
+            output::json::to_string(&output::json::inspect_doc(&found), true)
+        );
     } else {
         print!("{}", found.text());
     }

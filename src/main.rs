@@ -20,7 +20,7 @@ pub extern "C" fn main(
         Err(err) => {
             // CRI-O logs our combined output: one line, tagged, says it all.
             if !matches!(err, pinns::error::Error::AlreadyReported) {
-                eprintln!("[pinns:e] {err}");
+                pinns::output::log::error(&err.to_string());
             }
             err.exit_code()
         }

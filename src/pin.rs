@@ -523,7 +523,8 @@ fn run_helper(plan: &PinPlan, channel: &Channel) -> ! {
         }
         // No way to tell the parent: say it ourselves, once.
         Err(send_error) => {
-            eprintln!("[pinns:e] {}", result.err().unwrap_or(send_error));
+            let err = result.err().unwrap_or(send_error);
+            crate::output::log::error(&err.to_string());
             process::exit_child(process::HELPER_REPORTED)
         }
     }

@@ -1,0 +1,6 @@
+//! What pinns prints: JSON documents (`json`), stderr lines (`log`). Human text is produced by
+//! each command's `text()`, with pod- and filesystem-controlled text shown
+//! through `crate::escape`.
+
+pub mod json;
+pub mod log;
