@@ -15,6 +15,11 @@ pub extern "C" fn main(
     _argc: std::ffi::c_int,
     _argv: *const *const std::ffi::c_char,
 ) -> std::ffi::c_int {
+    // A bug must not break the one-line contract either: Rust's own panic
+    // message spans lines.
+    std::panic::set_hook(Box::new(|info| {
+        pinns::output::log::error(&format!("internal error: {info}"))
+    }));
     let code = match pinns::run(std::env::args_os()) {
         Ok(code) => code,
         Err(err) => {
