@@ -47,7 +47,7 @@ pub struct PathRow {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Listing {
-    pub dir: String,
+    pub dir: std::path::PathBuf,
     pub pins: Vec<Row>,
     pub warnings: Vec<String>,
 }
@@ -64,7 +64,7 @@ pub fn list(dir: &Path, rules: &OrphanRules, keep: &KeepSet) -> Result<Listing> 
         .map(|pin| row(pin, &index, rules, keep, now))
         .collect();
     Ok(Listing {
-        dir: pins.path.display().to_string(),
+        dir: pins.path.clone(),
         pins: rows,
         warnings: pins.warnings,
     })

@@ -322,7 +322,7 @@ pub struct ListDoc {
 }
 
 pub fn list_doc(l: &Listing) -> ListDoc {
-    let dir = Path::new(&l.dir);
+    let dir = l.dir.as_path();
     let (dir_text, dir_hex) = path_text(dir);
     ListDoc {
         schema: SCHEMA,
