@@ -50,8 +50,8 @@ impl Schema {
                 section = h.trim().to_string();
                 continue;
             }
-            if line.starts_with("## ") {
-                section = line[3..].trim().to_string();
+            if let Some(h) = line.strip_prefix("## ") {
+                section = h.trim().to_string();
                 continue;
             }
             let cells: Vec<&str> = line.split('|').map(str::trim).collect();
