@@ -94,11 +94,16 @@ fn cleanup_command(args: &cli::CleanupArgs) -> Result<u8> {
             ..plan.clone()
         };
         let started = (std::time::SystemTime::now(), std::time::Instant::now());
-        let report = cleanup::sweep(&plan)?;
+        let swept = cleanup::sweep(&plan);
         let timing = output::json::Timing {
             started: started.0,
             duration: started.1.elapsed(),
         };
+        // A sweep that failed as a whole is worth a file too: it says so.
+        // Its own error, if any, is the one reported.
+        let written = write_sweep_metrics(args, swept.as_ref().ok(), timing);
+        let report = swept?;
+        written?;
         if args.json {
             let doc = output::json::cleanup_doc(&report, timing);
             println!("{}", output::json::to_string(&doc, false));
@@ -112,6 +117,24 @@ fn cleanup_command(args: &cli::CleanupArgs) -> Result<u8> {
             return Ok(0);
         }
     }
+}
+
+fn write_sweep_metrics(
+    args: &cli::CleanupArgs,
+    report: Option<&cleanup::Report>,
+    timing: output::json::Timing,
+) -> Result<()> {
+    let Some(path) = &args.metrics_file else {
+        return Ok(());
+    };
+    let text = output::metrics::sweep_text(&output::metrics::Sweep {
+        report,
+        all_pins: args.orphans,
+        started: timing.started,
+        duration: timing.duration,
+        previous_success: output::metrics::read_previous_success(path),
+    });
+    output::metrics::write_atomic(path, &text)
 }
 
 /// Sleeps for `interval`; returns true as soon as a stop was requested.
@@ -136,6 +159,10 @@ fn list_command(args: &cli::ListArgs) -> Result<u8> {
         older_than: args.orphan.older_than,
     };
     let listing = list::list(&args.dir, &rules, &keep_set(&args.orphan)?)?;
+    if let Some(path) = &args.metrics_file {
+        let text = output::metrics::list_text(&listing, std::time::SystemTime::now());
+        output::metrics::write_atomic(path, &text)?;
+    }
     if args.json {
         let doc = output::json::list_doc(&listing);
         println!("{}", output::json::to_string(&doc, true));
