@@ -108,7 +108,7 @@ fn cleanup_command(args: &cli::CleanupArgs) -> Result<u8> {
             let doc = output::json::cleanup_doc(&report, timing);
             println!("{}", output::json::to_string(&doc, false));
         } else {
-            print!("{}", report.text());
+            print!("{}", for_stdout(report.text()));
         }
         let (Some(interval), Some(stop)) = (args.interval, stop) else {
             return Ok(if report.any_failed() { 1 } else { 0 });
@@ -167,12 +167,22 @@ fn list_command(args: &cli::ListArgs) -> Result<u8> {
         let doc = output::json::list_doc(&listing);
         println!("{}", output::json::to_string(&doc, true));
     } else {
-        print!("{}", listing.text());
+        let mut text = listing.text();
         for w in &listing.warnings {
-            println!("warning: {}", escape::one_line(w));
+            text.push_str(&format!("warning: {}\n", escape::one_line(w)));
         }
+        print!("{}", for_stdout(text));
     }
     Ok(0)
+}
+
+/// A human report, with syslog priorities when stdout is the journal.
+fn for_stdout(text: String) -> String {
+    if output::log::stdout_is_journal() {
+        output::log::journal_priorities(&text)
+    } else {
+        text
+    }
 }
 
 fn inspect_command(args: &cli::InspectArgs) -> Result<u8> {

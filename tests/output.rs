@@ -400,9 +400,28 @@ fn errors_carry_their_priority_only_on_the_journal() {
         let line = run_to_file(other.clone());
         assert!(line.starts_with("[pinns:e] "), "{other:?}: {line:?}");
     }
+    // A report on stdout, when stdout is the journal: a warning is `<4>`.
+    let dir = t.pins();
+    std::fs::create_dir_all(dir.join("netns")).unwrap();
+    std::fs::write(dir.join("netns").join("bad\x07name"), "").unwrap();
+    let report = t.path().join("stdout");
+    let file = std::fs::File::create(&report).unwrap();
+    let st = Command::new(common::BIN)
+        .args(["list", "-d", path_str(&dir)])
+        .stdout(file)
+        .env("JOURNAL_STREAM", stream_id(&report))
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let text = std::fs::read_to_string(&report).unwrap();
+    assert!(text.lines().any(|l| l.starts_with("<4>warning: ")), "{text:?}");
+    assert!(text.lines().any(|l| l.starts_with("NAME ")), "{text:?}");
+    let out = pinns().args(["list", "-d", path_str(&dir)]).output().unwrap();
+    let plain = String::from_utf8_lossy(&out.stdout);
+    assert!(plain.lines().any(|l| l.starts_with("warning: ")), "{plain:?}");
+
     // CRI-O, a unit on the journal, runs the pin form with stderr on a pipe
     // it reads, passing its own JOURNAL_STREAM on: the plain line.
-    let dir = t.pins();
     let out = pinns()
         .args(["-d", path_str(&dir), "-f", "x", "--net=guest"])
         .env("JOURNAL_STREAM", stream_id(&log))

@@ -10,6 +10,8 @@
 //! children inherit it: CRI-O, itself a unit logging to the journal, runs the
 //! pin form with stderr on a pipe it reads, and that pipe is not the stream
 //! `JOURNAL_STREAM` names, so CRI-O keeps seeing the plain `[pinns:e]` line.
+//! The human reports of `list` and `cleanup` on stdout get the same
+//! treatment when stdout is the journal: warnings `<4>`, failed items `<3>`.
 
 use std::ffi::OsStr;
 use std::io::Write;
@@ -60,12 +62,36 @@ pub fn format_line(level: Level, message: &str, journal: bool) -> String {
     }
 }
 
-fn stderr_is_journal() -> bool {
-    let stderr = std::io::stderr();
-    let id = crate::sys::stat_fd(stderr.as_fd())
+fn is_journal_fd(fd: std::os::fd::BorrowedFd<'_>) -> bool {
+    let id = crate::sys::stat_fd(fd)
         .ok()
         .map(|st| (st.st_dev, st.st_ino));
     is_journal(std::env::var_os("JOURNAL_STREAM").as_deref(), id)
+}
+
+fn stderr_is_journal() -> bool {
+    is_journal_fd(std::io::stderr().as_fd())
+}
+
+/// Whether stdout is the journal (a unit with `StandardOutput=journal`).
+pub fn stdout_is_journal() -> bool {
+    is_journal_fd(std::io::stdout().as_fd())
+}
+
+/// The human report of `list` or `cleanup` as journal lines: a warning gets
+/// `<4>`, a failed item `<3>`, so `journalctl -p warning` finds both; other
+/// lines keep the unit's default priority.
+pub fn journal_priorities(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for line in text.split_inclusive('\n') {
+        if line.starts_with("warning: ") {
+            out.push_str("<4>");
+        } else if line.starts_with("failed ") {
+            out.push_str("<3>");
+        }
+        out.push_str(line);
+    }
+    out
 }
 
 /// Writes one line to stderr, in one write (lines of concurrent pinns
@@ -98,6 +124,15 @@ mod tests {
         for bad in ["", "25", "25:", ":1234", "x:1", "25:1234:1", " 25:1234"] {
             assert!(!is_journal(v(bad).as_deref(), Some((25, 1234))), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn report_lines_get_priorities() {
+        let text = "warning: x is a symlink\nremoved pin a (net): orphan\nfailed pin b (net): EBUSY\ncleanup: found 2\n";
+        assert_eq!(
+            journal_priorities(text),
+            "<4>warning: x is a symlink\nremoved pin a (net): orphan\n<3>failed pin b (net): EBUSY\ncleanup: found 2\n"
+        );
     }
 
     #[test]
