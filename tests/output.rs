@@ -414,11 +414,20 @@ fn errors_carry_their_priority_only_on_the_journal() {
         .unwrap();
     assert!(st.success());
     let text = std::fs::read_to_string(&report).unwrap();
-    assert!(text.lines().any(|l| l.starts_with("<4>warning: ")), "{text:?}");
+    assert!(
+        text.lines().any(|l| l.starts_with("<4>warning: ")),
+        "{text:?}"
+    );
     assert!(text.lines().any(|l| l.starts_with("NAME ")), "{text:?}");
-    let out = pinns().args(["list", "-d", path_str(&dir)]).output().unwrap();
+    let out = pinns()
+        .args(["list", "-d", path_str(&dir)])
+        .output()
+        .unwrap();
     let plain = String::from_utf8_lossy(&out.stdout);
-    assert!(plain.lines().any(|l| l.starts_with("warning: ")), "{plain:?}");
+    assert!(
+        plain.lines().any(|l| l.starts_with("warning: ")),
+        "{plain:?}"
+    );
 
     // CRI-O, a unit on the journal, runs the pin form with stderr on a pipe
     // it reads, passing its own JOURNAL_STREAM on: the plain line.
