@@ -20,16 +20,19 @@
 //! DIR and the `<type>ns` directories are created on demand and never
 //! removed, not by an undo nor by `cleanup`: another pin may hold them open.
 
+mod content;
 pub mod inventory;
 pub mod mntns;
 pub mod undo;
+
+use content::classify_plain;
+pub use content::{Content, Problem};
 
 use crate::error::{Error, PathContext, Result};
 use crate::name::PinName;
 use crate::ns::NsKind;
 use crate::sys::{self, fdmount, DirLock};
 use nix::errno::Errno;
-use nix::sys::stat::{FileStat, SFlag};
 use std::cell::OnceCell;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::{Path, PathBuf};
@@ -37,80 +40,6 @@ use std::path::{Path, PathBuf};
 /// Where the pin of `kind` named `name` lives under `dir`.
 pub fn pin_path(dir: &Path, kind: NsKind, name: &PinName) -> PathBuf {
     dir.join(kind.dir_name()).join(name.as_str())
-}
-
-/// What one pin path holds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Content {
-    /// A namespace bind mount (an nsfs inode). `host`: the node's own
-    /// namespace (PID 1's or ours), as a `--net=host` pin holds.
-    Namespace { inode: u64, host: bool },
-    /// An empty regular file on the directory's own filesystem, not mounted
-    /// over: what CRI-O pre-creates for a user-namespace pod, or what a pin
-    /// that died between creating and mounting leaves. Ours to mount on, and
-    /// ours to remove.
-    Leftover { inode: u64 },
-    /// Something we never put there. Reported, never touched.
-    Broken(Problem),
-}
-
-/// Why a pin path is [`Content::Broken`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Problem {
-    Symlink,
-    OtherMount,
-    Directory,
-    NotRegular,
-    NotEmpty,
-}
-
-impl Problem {
-    pub fn words(self) -> &'static str {
-        match self {
-            Problem::Symlink => "a symlink",
-            Problem::OtherMount => "a foreign mount (not a namespace)",
-            Problem::Directory => "a directory",
-            Problem::NotRegular => "not a regular file",
-            Problem::NotEmpty => "a non-empty plain file",
-        }
-    }
-}
-
-impl Content {
-    /// The word every command prints for this content.
-    pub fn word(&self) -> &'static str {
-        match self {
-            Content::Namespace { .. } => "namespace",
-            Content::Leftover { .. } => "leftover",
-            Content::Broken(_) => "broken",
-        }
-    }
-
-    pub fn problem(&self) -> Option<Problem> {
-        match self {
-            Content::Broken(p) => Some(*p),
-            _ => None,
-        }
-    }
-}
-
-/// Judges a path that is not an nsfs mount from its `lstat`-like status.
-fn classify_plain(st: &FileStat, dir_dev: u64) -> Content {
-    let file_type = SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT;
-    let problem = if file_type == SFlag::S_IFLNK {
-        Problem::Symlink
-    } else if st.st_dev != dir_dev {
-        Problem::OtherMount
-    } else if file_type == SFlag::S_IFDIR {
-        Problem::Directory
-    } else if file_type != SFlag::S_IFREG {
-        Problem::NotRegular
-    } else if st.st_size != 0 {
-        Problem::NotEmpty
-    } else {
-        return Content::Leftover { inode: st.st_ino };
-    };
-    Content::Broken(problem)
 }
 
 /// DIR, opened.
@@ -350,53 +279,66 @@ pub fn find_type(dirs: &[TypeDir], kind: NsKind) -> Option<&TypeDir> {
 mod tests {
     use super::*;
 
-    fn stat_of(mode: u32, size: i64, dev: u64) -> FileStat {
-        // SAFETY: FileStat is a plain C struct; all-zero is a valid value.
-        let mut st: FileStat = unsafe { std::mem::zeroed() };
-        st.st_mode = mode;
-        st.st_size = size;
-        st.st_dev = dev;
-        st.st_ino = 7;
-        st
-    }
-
+    /// Against the real kernel (tests run as root): a namespace mounted
+    /// through the pin's descriptor is judged, detached only when it is the
+    /// namespace asked for, and the file beneath removed only when it is
+    /// the file asked for.
     #[test]
-    fn only_an_empty_plain_file_on_our_filesystem_is_a_leftover() {
-        let reg = libc::S_IFREG | 0o444;
-        let judge = |mode, size, dev| classify_plain(&stat_of(mode, size, dev), 1);
-        assert_eq!(judge(reg, 0, 1), Content::Leftover { inode: 7 });
-        assert_eq!(judge(reg, 3, 1), Content::Broken(Problem::NotEmpty));
-        assert_eq!(judge(reg, 0, 2), Content::Broken(Problem::OtherMount));
-        assert_eq!(
-            judge(libc::S_IFLNK | 0o777, 0, 1),
-            Content::Broken(Problem::Symlink)
-        );
-        assert_eq!(
-            judge(libc::S_IFDIR | 0o755, 0, 1),
-            Content::Broken(Problem::Directory)
-        );
-        assert_eq!(
-            judge(libc::S_IFIFO | 0o644, 0, 1),
-            Content::Broken(Problem::NotRegular)
-        );
-    }
+    fn mount_examine_detach_remove_through_descriptors() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = PinDir::create(&tmp.path().join("pins")).unwrap();
+        let td = dir.create_type(NsKind::Net).unwrap();
+        let name = PinName::parse("p").unwrap();
+        let file = td.create_file(&name).unwrap();
+        assert_eq!(td.create_file(&name).unwrap_err(), Errno::EEXIST);
+        let file_ino = sys::stat_fd(file.as_fd()).unwrap().st_ino;
+        let source = Path::new("/proc/self/ns/net");
+        let ns_ino = nix::sys::stat::stat(source).unwrap().st_ino;
+        td.mount_namespace(source, file.as_fd(), &name).unwrap();
 
-    #[test]
-    fn every_content_has_one_word() {
+        let (content, _) = td.examine(&name).unwrap().unwrap();
         assert_eq!(
+            content,
             Content::Namespace {
-                inode: 1,
-                host: true
+                inode: ns_ino,
+                host: false
             }
-            .word(),
-            "namespace"
         );
-        assert_eq!(Content::Leftover { inode: 1 }.word(), "leftover");
-        let broken = Content::Broken(Problem::Symlink);
+        let (ino, _) = td.open_namespace(&name, Some(ns_ino)).unwrap().unwrap();
+        assert_eq!(ino, ns_ino);
+        assert!(td
+            .open_namespace(&name, Some(ns_ino + 1))
+            .unwrap()
+            .is_none());
+        assert!(
+            !td.remove_leftover(&name, None).unwrap(),
+            "a mount is no leftover"
+        );
+        assert!(
+            !td.detach(&name, Some(ns_ino + 1)).unwrap(),
+            "another namespace"
+        );
+        assert!(td.detach(&name, Some(ns_ino)).unwrap());
         assert_eq!(
-            (broken.word(), broken.problem()),
-            ("broken", Some(Problem::Symlink))
+            td.examine(&name).unwrap().unwrap().0,
+            Content::Leftover { inode: file_ino }
         );
+        assert!(
+            !td.remove_leftover(&name, Some(file_ino + 1)).unwrap(),
+            "another file"
+        );
+        assert!(td.remove_leftover(&name, Some(file_ino)).unwrap());
+        assert!(td.examine(&name).unwrap().is_none());
+    }
+
+    #[test]
+    fn a_symlinked_type_dir_is_refused_not_followed() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = PinDir::create(&tmp.path().join("pins")).unwrap();
+        std::os::unix::fs::symlink(tmp.path(), dir.path.join("netns")).unwrap();
+        let err = dir.open_type(NsKind::Net).unwrap_err().to_string();
+        assert!(err.contains("is not a directory"), "{err}");
+        assert!(dir.open_type(NsKind::Ipc).unwrap().is_none());
     }
 
     #[test]

@@ -176,4 +176,58 @@ mod tests {
         });
         assert!(path.exists(), "a file we did not create is left alone");
     }
+
+    /// Real kernel: the undo of a mount detaches the namespace it mounted,
+    /// found through the type directory's descriptor after the directory
+    /// was renamed and its path replaced by a symlink to another mount.
+    #[test]
+    fn detaches_its_own_mount_wherever_the_directory_went() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = PinDir::create(&tmp.path().join("pins")).unwrap();
+        let td = Rc::new(dir.create_type(NsKind::Net).unwrap());
+        let name = PinName::parse("p").unwrap();
+        let source = PathBuf::from("/proc/self/ns/net");
+        let file = td.create_file(&name).unwrap();
+        td.mount_namespace(&source, file.as_fd(), &name).unwrap();
+        let mut j = Journal::default();
+        j.push(Step::RemoveFile {
+            dir: td.clone(),
+            name: name.clone(),
+            file,
+        });
+        j.push(Step::Detach {
+            dir: td.clone(),
+            name: name.clone(),
+            source,
+        });
+
+        // Elsewhere: the same name holding a mount of another namespace.
+        let other = tmp.path().join("other");
+        std::fs::create_dir(&other).unwrap();
+        let decoy = other.join("p");
+        std::fs::write(&decoy, "").unwrap();
+        let decoy_fd = sys::open_path_at(
+            crate::sys::open_dir_at(None, &other.join("."))
+                .unwrap()
+                .as_fd(),
+            std::path::Path::new("p"),
+        )
+        .unwrap();
+        fdmount::bind_onto_fd(std::path::Path::new("/proc/self/ns/ipc"), decoy_fd.as_fd()).unwrap();
+        let moved = tmp.path().join("pins/netns.moved");
+        std::fs::rename(tmp.path().join("pins/netns"), &moved).unwrap();
+        std::os::unix::fs::symlink(&other, tmp.path().join("pins/netns")).unwrap();
+
+        drop(j);
+        assert!(
+            !moved.join("p").exists(),
+            "our pin is undone in the moved directory"
+        );
+        let mounts = mountinfo::read_own().unwrap();
+        assert!(
+            mounts.iter().any(|m| m.mount_point == decoy),
+            "the decoy is still mounted"
+        );
+        nix::mount::umount2(&decoy, nix::mount::MntFlags::MNT_DETACH).unwrap();
+    }
 }
