@@ -204,9 +204,9 @@ pub fn sweep(plan: &Plan) -> Result<Report> {
                 }
             }
             Some(mut pins) => {
-                match (&plan.name, plan.orphans) {
-                    (Some(name), false) => pins.scan_name(name)?,
-                    _ => pins.scan()?,
+                // `-f NAME` alone looks at its pin under the lock only.
+                if plan.orphans {
+                    pins.scan()?;
                 }
                 report.warnings.append(&mut pins.warnings);
                 if let Some(name) = &plan.name {
@@ -237,24 +237,37 @@ fn pin_item(pin: &Pin, outcome: Outcome, reason: impl Into<String>) -> Item {
 /// `-f NAME`: the pod is being torn down; whatever of it is ours goes,
 /// whoever still lives in it.
 fn remove_named(dir: &mut Inventory, name: &PinName, dry_run: bool, report: &mut Report) {
-    let Some(pin) = dir.pins.get(name).cloned() else {
-        report.notes.push(format!(
+    let nothing = |dir: &Inventory| {
+        format!(
             "nothing to remove for {name} under {}",
             dir.path().display()
-        ));
-        return;
+        )
+    };
+    let failed = |e: Error| Item {
+        kind: ItemKind::Pin,
+        name: name.to_string(),
+        outcome: Outcome::Failed,
+        reason: e.to_string(),
+        types: Vec::new(),
     };
     if dry_run {
-        report.push(pin_item(&pin, Outcome::WouldRemove, "asked for by name"));
+        match dir.look_again(name) {
+            Ok(Some(pin)) => report.push(pin_item(&pin, Outcome::WouldRemove, "asked for by name")),
+            Ok(None) => report.notes.push(nothing(dir)),
+            Err(e) => report.push(failed(e)),
+        }
         return;
     }
-    let item = match remove_pin(dir, name, None) {
-        Ok(Removal::Removed(pin)) => pin_item(&pin, Outcome::Removed, "asked for by name"),
-        Ok(Removal::Gone) => pin_item(&pin, Outcome::Removed, "already gone"),
-        Ok(Removal::LeftAlone(pin, notes)) => pin_item(&pin, Outcome::Failed, notes.join("; ")),
-        Err(e) => pin_item(&pin, Outcome::Failed, e.to_string()),
-    };
-    report.push(item);
+    match remove_pin(dir, name, None) {
+        Ok(Removal::Removed(pin)) => {
+            report.push(pin_item(&pin, Outcome::Removed, "asked for by name"))
+        }
+        Ok(Removal::Gone) => report.notes.push(nothing(dir)),
+        Ok(Removal::LeftAlone(pin, notes)) => {
+            report.push(pin_item(&pin, Outcome::Failed, notes.join("; ")))
+        }
+        Err(e) => report.push(failed(e)),
+    }
 }
 
 fn sweep_orphans(dir: &mut Inventory, plan: &Plan, report: &mut Report) {

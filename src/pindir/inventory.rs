@@ -15,7 +15,7 @@
 //! and the pin is never an orphan.
 
 use super::{Content, PinDir, TypeDir};
-use crate::classify::{classify_pin, OrphanRules, PinFacts, PinState};
+use crate::classify::PinFacts;
 use crate::error::{Error, PathContext, Result};
 use crate::name::PinName;
 use crate::ns::NsKind;
@@ -87,10 +87,6 @@ impl Pin {
             kept,
         }
     }
-
-    pub fn state(&self, index: &NsIndex, kept: bool, rules: &OrphanRules) -> PinState {
-        classify_pin(&self.facts(index, kept, SystemTime::now()), rules)
-    }
 }
 
 /// An opened pin directory and what it holds.
@@ -151,18 +147,6 @@ impl Inventory {
         &self.dir.path
     }
 
-    /// Looks at every entry of every `<type>ns` directory.
-    pub fn scan(&mut self) -> Result<()> {
-        self.scan_where(None)
-    }
-
-    /// Looks at one pin name only, without ages or the host's namespaces:
-    /// what tearing down one pod needs, at a cost that does not grow with
-    /// the number of pins in DIR.
-    pub fn scan_name(&mut self, name: &PinName) -> Result<()> {
-        self.scan_where(Some(name))
-    }
-
     /// A fresh look at one name (all its types, now), for a removal that
     /// must see the whole pin under the lock.
     pub fn look_again(&self, name: &PinName) -> Result<Option<Pin>> {
@@ -201,48 +185,34 @@ impl Inventory {
         Ok(entries)
     }
 
-    fn scan_where(&mut self, only: Option<&PinName>) -> Result<()> {
-        let host = match only {
-            Some(_) => HashSet::new(),
-            None => host_namespaces(),
-        };
+    /// Looks at every entry of every `<type>ns` directory, with ages and
+    /// the host's namespaces marked.
+    pub fn scan(&mut self) -> Result<()> {
+        let host = host_namespaces();
         // Each name is judged in all its types at once, for one look at a
         // pin that is as close to a snapshot as reading files allows.
-        let mut names: BTreeMap<PinName, Option<BTreeSet<NsKind>>> = BTreeMap::new();
-        match only {
-            Some(name) => {
-                names.insert(name.clone(), None);
-            }
-            None => {
-                for td in &self.type_dirs {
-                    for name in entry_names(td.fd(), &td.path)? {
-                        match PinName::parse(&name) {
-                            Ok(name) => {
-                                names
-                                    .entry(name)
-                                    .or_insert_with(|| Some(BTreeSet::new()))
-                                    .get_or_insert_with(BTreeSet::new)
-                                    .insert(td.kind);
-                            }
-                            Err(_) => self.warnings.push(format!(
-                                "{}: {name:?} is not a pin name; ignored",
-                                td.path.display()
-                            )),
-                        }
+        let mut names: BTreeMap<PinName, BTreeSet<NsKind>> = BTreeMap::new();
+        for td in &self.type_dirs {
+            for name in entry_names(td.fd(), &td.path)? {
+                match PinName::parse(&name) {
+                    Ok(name) => {
+                        names.entry(name).or_default().insert(td.kind);
                     }
+                    Err(_) => self.warnings.push(format!(
+                        "{}: {name:?} is not a pin name; ignored",
+                        td.path.display()
+                    )),
                 }
             }
         }
         let mut found: BTreeMap<PinName, Vec<Entry>> = BTreeMap::new();
         for (name, kinds) in names {
-            let entries = self.entries_of(&name, kinds.as_ref(), &host)?;
+            let entries = self.entries_of(&name, Some(&kinds), &host)?;
             if !entries.is_empty() {
                 found.insert(name, entries);
             }
         }
-        if only.is_none() {
-            self.fill_mtimes(&mut found);
-        }
+        self.fill_mtimes(&mut found);
         self.pins = found
             .into_iter()
             .map(|(name, entries)| (name.clone(), Pin { name, entries }))
