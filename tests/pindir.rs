@@ -467,17 +467,40 @@ fn pins_made_during_sweeps_are_whole_or_absent() {
             (removed, sweeps)
         })
     };
+    // Three pinners at once, each at full speed, so that sweeps meet pins
+    // in every stage of being made.
+    const PINNERS: usize = 3;
     let start = Instant::now();
-    let mut made = 0;
-    while made < PINS && start.elapsed() < Duration::from_secs(30) {
-        let name = uuid(made);
-        let (status, _, stderr) = run(&["-d", &d, "-f", &name, "--ipc", "--uts", "--net"]);
-        assert_eq!(status, 0, "{name}: {stderr}");
-        made += 1;
-    }
+    let pinners: Vec<_> = (0..PINNERS)
+        .map(|first| {
+            let d = d.clone();
+            std::thread::spawn(move || {
+                let mut made = Vec::new();
+                for i in (first..PINS).step_by(PINNERS) {
+                    if start.elapsed() > Duration::from_secs(30) {
+                        break;
+                    }
+                    let name = uuid(i);
+                    let (status, _, stderr) =
+                        run(&["-d", &d, "-f", &name, "--ipc", "--uts", "--net"]);
+                    assert_eq!(status, 0, "{name}: {stderr}");
+                    made.push(i);
+                }
+                made
+            })
+        })
+        .collect();
+    let made: Vec<usize> = pinners
+        .into_iter()
+        .flat_map(|p| p.join().unwrap())
+        .collect();
     stop.store(true, std::sync::atomic::Ordering::SeqCst);
     let (removed, sweeps) = sweeper.join().unwrap();
-    eprintln!("{made} pins, {sweeps} sweeps, {} removed", removed.len());
+    eprintln!(
+        "{} pins, {sweeps} sweeps, {} removed",
+        made.len(),
+        removed.len()
+    );
     assert!(
         sweeps > 1 && !removed.is_empty(),
         "the sweeps never raced the pins"
@@ -493,7 +516,7 @@ fn pins_made_during_sweeps_are_whole_or_absent() {
         );
         mounted.contains(&path)
     };
-    for i in 0..made {
+    for i in made {
         let name = uuid(i);
         let kinds: Vec<bool> = ["ipc", "uts", "net"]
             .iter()
