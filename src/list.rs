@@ -26,6 +26,8 @@ pub struct Row {
     /// Whole seconds; absent when the age could not be read.
     pub age_seconds: Option<u64>,
     pub processes: usize,
+    /// The processes counted, by pid.
+    pub pids: Vec<i32>,
     pub namespaces: Vec<PathRow>,
 }
 
@@ -46,7 +48,7 @@ pub struct PathRow {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Listing {
-    pub dir: String,
+    pub dir: std::path::PathBuf,
     pub pins: Vec<Row>,
     pub warnings: Vec<String>,
 }
@@ -63,7 +65,7 @@ pub fn list(dir: &Path, rules: &OrphanRules, keep: &KeepSet) -> Result<Listing> 
         .map(|pin| row(pin, &index, rules, keep, now))
         .collect();
     Ok(Listing {
-        dir: pins.path().display().to_string(),
+        dir: pins.path().to_path_buf(),
         pins: rows,
         warnings: pins.warnings,
     })
@@ -76,24 +78,29 @@ fn row(pin: &Pin, index: &NsIndex, rules: &OrphanRules, keep: &KeepSet, now: Sys
         state: classify_pin(&facts, rules),
         age_seconds: facts.age.map(|a| a.as_secs()),
         processes: facts.processes,
-        namespaces: pin
-            .entries
-            .iter()
-            .map(|e| {
-                let (inode, host) = match e.content {
-                    Content::Namespace { inode, host } => (Some(inode), host),
-                    _ => (None, false),
-                };
-                PathRow {
-                    kind: e.kind.to_string(),
-                    content: e.content.word(),
-                    inode,
-                    host,
-                    problem: e.content.problem().map(|p| p.words()),
-                }
-            })
-            .collect(),
+        pids: pin.processes(index),
+        namespaces: path_rows(pin),
     }
+}
+
+/// What each path of a pin holds (shared with `cleanup`'s report).
+pub fn path_rows(pin: &Pin) -> Vec<PathRow> {
+    pin.entries
+        .iter()
+        .map(|e| {
+            let (inode, host) = match e.content {
+                Content::Namespace { inode, host } => (Some(inode), host),
+                _ => (None, false),
+            };
+            PathRow {
+                kind: e.kind.to_string(),
+                content: e.content.word(),
+                inode,
+                host,
+                problem: e.content.problem().map(|p| p.words()),
+            }
+        })
+        .collect()
 }
 
 impl Listing {
@@ -108,7 +115,7 @@ impl Listing {
         ]];
         for r in &self.pins {
             table.push([
-                r.name.clone(),
+                crate::escape::escape_str(&r.name),
                 r.state.to_string(),
                 r.age_seconds
                     .map(|s| duration::format(std::time::Duration::from_secs(s)))
