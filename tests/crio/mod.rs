@@ -56,7 +56,13 @@ pub fn tools_or_skip() -> Option<Tools> {
         if std::env::var("PINNS_REQUIRE_CRIO").as_deref() == Ok("1") {
             panic!("crio not found (PINNS_REQUIRE_CRIO=1; set PINNS_TEST_CRIO_DIR)");
         }
-        println!("crio not found (set PINNS_TEST_CRIO_DIR): skipping");
+        // Straight to stderr, past the test harness' capture, so the skip
+        // is seen in a plain `cargo test`.
+        use std::io::Write;
+        let _ = writeln!(
+            std::io::stderr(),
+            "crio not found (set PINNS_TEST_CRIO_DIR): skipping"
+        );
     }
     found
 }
@@ -698,4 +704,34 @@ fn remove_cni_results(network: &str) {
             }
         }
     }
+}
+
+/// Inode of the user namespace that owns the namespace at `path` (a pin or
+/// /proc/PID/ns/X), by ioctl(NS_GET_USERNS).
+pub fn owning_userns_inode(path: &Path) -> u64 {
+    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+    use std::os::unix::fs::MetadataExt;
+    const NS_GET_USERNS: libc::c_ulong = 0xb701; // _IO(0xb7, 0x1)
+    let ns = std::fs::File::open(path).unwrap_or_else(|e| panic!("open {}: {e}", path.display()));
+    // SAFETY: an ioctl without argument on a file we hold open; the result
+    // is a new descriptor we take ownership of.
+    let fd = unsafe { libc::ioctl(ns.as_raw_fd(), NS_GET_USERNS as _) };
+    assert!(
+        fd >= 0,
+        "NS_GET_USERNS on {}: {}",
+        path.display(),
+        std::io::Error::last_os_error()
+    );
+    // SAFETY: fd is a fresh descriptor owned by nobody else.
+    let owner = std::fs::File::from(unsafe { OwnedFd::from_raw_fd(fd) });
+    owner.metadata().expect("fstat user ns").ino()
+}
+
+/// The inode in a `readlink /proc/self/ns/X` answer (`net:[4026531840]`).
+pub fn ns_link_inode(link: &str) -> u64 {
+    link.trim()
+        .rsplit_once('[')
+        .and_then(|(_, n)| n.strip_suffix(']'))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("not a namespace link: {link:?}"))
 }
