@@ -57,6 +57,48 @@ fn pin(crio: &Crio, pod_id: &str, oci_type: &str) -> PathBuf {
 }
 
 #[test]
+fn a_failing_case_still_leaves_nothing_behind() {
+    let Some(tools) = crio::tools_or_skip() else {
+        return;
+    };
+    let mut seen = None;
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let crio = Crio::start_with(tools, &pinns_under_test(), &Options::default());
+        seen = Some((crio.root().to_path_buf(), crio.name().to_string()));
+        let pod = Pod::new("doomed").sysctl("kernel.shm_rmid_forced", "1");
+        let id = crio.runp(&pod);
+        crio.start_ctr(&id, &pod, &Ctr::new("doomed-c"));
+        assert!(!crio::cgroup_dirs(crio.name()).is_empty());
+        panic!("deliberate failure with a pod and a container running");
+    }));
+    assert!(result.is_err(), "the case was meant to fail");
+    let (root, name) = seen.expect("CRI-O had started");
+    assert!(!root.exists(), "{} left", root.display());
+    assert_eq!(crio::mounts_under(&root), Vec::new(), "mounts left");
+    assert_eq!(
+        crio::cgroup_dirs(&name),
+        Vec::<PathBuf>::new(),
+        "cgroups left"
+    );
+    assert_eq!(
+        crio::our_pids(&root, &name),
+        Vec::<i32>::new(),
+        "processes left"
+    );
+    let results = std::fs::read_dir("/var/lib/cni/results")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with(&format!("{name}-"))
+        })
+        .count();
+    assert_eq!(results, 0, "CNI results left");
+}
+
+#[test]
 fn plain_pod_runs_and_stopp_rmp_leave_nothing() {
     let Some(crio) = start_default() else {
         return;
@@ -217,6 +259,216 @@ fn user_namespace_pod_is_mapped_owns_its_pins_and_has_its_sysctls() {
     assert_eq!(
         ctr_sysctl(&crio, &ctr, "net.ipv4.ping_group_range"),
         "0 65535"
+    );
+    crio.remove_pod(&id);
+    assert_ns_dir_empty(&crio);
+}
+
+/// Every cgroup left below this instance's cgroup parent.
+fn pod_cgroups(crio: &Crio) -> Vec<PathBuf> {
+    crio::cgroup_dirs(crio.cgroup_parent().trim_start_matches('/'))
+        .into_iter()
+        .flat_map(|d| std::fs::read_dir(d).into_iter().flatten().flatten())
+        .map(|e| e.path())
+        .filter(|p| p.is_dir())
+        .collect()
+}
+
+#[test]
+fn refused_sysctls_fail_runp_and_leave_nothing() {
+    let Some(crio) = start_default() else {
+        return;
+    };
+    // CRI-O passes these on (net.* is namespaced to it); pinns must refuse
+    // them: a value the kernel rejects, a key this kernel lacks, a value
+    // that cannot be one (newline).
+    let cases = [
+        ("net.ipv4.ip_forward", "yes"),
+        ("net.ipv4.no_such_sysctl", "1"),
+        ("net.ipv4.tcp_keepalive_time", "600\n700"),
+    ];
+    let watched = ["net.ipv4.ip_forward", "net.ipv4.tcp_keepalive_time"];
+    let host_before: Vec<String> = watched.iter().map(|k| host_sysctl(k)).collect();
+    for (i, (key, value)) in cases.iter().enumerate() {
+        let pod = Pod::new(&format!("refused-{i}"))
+            .sysctl("kernel.shm_rmid_forced", "1")
+            .sysctl(key, value);
+        let out = crio.try_runp(&pod);
+        assert!(
+            !out.status.success(),
+            "{key}={value:?}: runp succeeded; CRI-O called pinns so:\n{}",
+            crio.pinns_calls().join("\n")
+        );
+        let refusal = format!("-s {key}=");
+        assert!(
+            crio.pinns_calls()
+                .iter()
+                .any(|l| l.contains("Pinns [") && l.contains(&refusal) && l.contains("failed")),
+            "{key}={value:?}: pinns did not refuse it: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(crio.pod_ids().is_empty(), "{key}: a pod is left");
+        assert_ns_dir_empty(&crio);
+        assert_eq!(
+            pod_cgroups(&crio),
+            Vec::<PathBuf>::new(),
+            "{key}: cgroups left"
+        );
+    }
+    let host_after: Vec<String> = watched.iter().map(|k| host_sysctl(k)).collect();
+    assert_eq!(host_before, host_after, "host sysctls untouched");
+    // The instance still works after the refusals.
+    let id = crio.runp(&Pod::new("after-refusals"));
+    crio.remove_pod(&id);
+    assert_ns_dir_empty(&crio);
+}
+
+#[test]
+fn crio_drops_a_sysctl_that_is_not_namespaced_and_the_host_keeps_its_value() {
+    let Some(crio) = start_default() else {
+        return;
+    };
+    // CRI-O 1.36 itself filters keys no pod namespace holds: the pod runs,
+    // pinns never sees the key, the host value stays.
+    let host = host_sysctl("vm.swappiness");
+    let value = if host == "10" { "11" } else { "10" };
+    let pod = Pod::new("swappiness").sysctl("vm.swappiness", value);
+    let id = crio.runp(&pod);
+    let calls = crio.pinns_calls();
+    assert!(
+        calls.iter().any(|l| l.contains("Calling pinns")),
+        "pinns was called: {calls:?}"
+    );
+    assert!(
+        !calls.iter().any(|l| l.contains("vm.swappiness")),
+        "CRI-O passed vm.swappiness to pinns: {calls:?}"
+    );
+    let ctr = crio.start_ctr(&id, &pod, &Ctr::new("swappiness-c"));
+    assert_eq!(ctr_sysctl(&crio, &ctr, "vm.swappiness"), host);
+    assert_eq!(host_sysctl("vm.swappiness"), host);
+    crio.remove_pod(&id);
+    assert_ns_dir_empty(&crio);
+}
+
+#[test]
+fn twenty_pods_at_once() {
+    let Some(crio) = start_default() else {
+        return;
+    };
+    const N: usize = 20;
+    let ids: Vec<String> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..N)
+            .map(|i| {
+                let crio = &crio;
+                s.spawn(move || {
+                    crio.runp(
+                        &Pod::new(&format!("many-{i}"))
+                            .hostname(&format!("many-{i}"))
+                            .sysctl("net.ipv4.tcp_keepalive_time", &format!("{}", 600 + i)),
+                    )
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let mut listed = crio.pod_ids();
+    listed.sort();
+    let mut want = ids.clone();
+    want.sort();
+    assert_eq!(listed, want, "all {N} pods known to CRI-O");
+    let mut nets: Vec<u64> = ids
+        .iter()
+        .map(|id| ns_inode(pin(&crio, id, "network")))
+        .collect();
+    nets.sort_unstable();
+    nets.dedup();
+    assert_eq!(nets.len(), N, "each pod has its own network namespace");
+    let (_, mounts) = crio.ns_dir_contents();
+    assert_eq!(mounts.len(), 3 * N, "net, ipc and uts of each pod pinned");
+    std::thread::scope(|s| {
+        for id in &ids {
+            let crio = &crio;
+            s.spawn(move || crio.remove_pod(id));
+        }
+    });
+    assert!(crio.pod_ids().is_empty());
+    assert_ns_dir_empty(&crio);
+}
+
+#[test]
+fn crio_restarted_with_pods_alive_keeps_them_and_their_pins() {
+    let Some(mut crio) = start_default() else {
+        return;
+    };
+    let pod = Pod::new("survivor")
+        .hostname("survivor")
+        .sysctl("net.ipv4.ip_forward", "1");
+    let id = crio.runp(&pod);
+    let ctr = crio.start_ctr(&id, &pod, &Ctr::new("survivor-c"));
+    let other = crio.runp(&Pod::new("idle"));
+    let pins: Vec<(PathBuf, u64)> = [&id, &other]
+        .into_iter()
+        .flat_map(|p| ["network", "ipc", "uts"].map(|t| pin(&crio, p, t)))
+        .map(|p| {
+            let ino = ns_inode(&p);
+            (p, ino)
+        })
+        .collect();
+    crio.restart();
+    let mut listed = crio.pod_ids();
+    listed.sort();
+    let mut want = vec![id.clone(), other.clone()];
+    want.sort();
+    assert_eq!(listed, want, "both pods survive the restart");
+    for (path, ino) in &pins {
+        assert_eq!(ns_inode(path), *ino, "pin {} intact", path.display());
+    }
+    assert_eq!(crio.inspectp(&id)["status"]["state"], "SANDBOX_READY");
+    assert_eq!(crio.exec(&ctr, &["hostname"]), "survivor");
+    assert_eq!(ctr_sysctl(&crio, &ctr, "net.ipv4.ip_forward"), "1");
+    assert_eq!(ctr_ns(&crio, &ctr, "net"), ns_inode(&pins[0].0));
+    crio.remove_pod(&id);
+    crio.remove_pod(&other);
+    assert_ns_dir_empty(&crio);
+}
+
+// The two cases below are what real CRI-O showed pinns refusing wrongly
+// (issue 10 section 1): they pass once pinns accepts every IPC-namespaced
+// sysctl and values with the kernel's own separators.
+
+#[test]
+fn ipc_next_id_sysctls_reach_the_pod() {
+    let Some(crio) = start_default() else {
+        return;
+    };
+    let pod = Pod::new("next-id")
+        .sysctl("kernel.shm_next_id", "1000")
+        .sysctl("kernel.msg_next_id", "2000");
+    let id = crio.runp(&pod);
+    let ctr = crio.start_ctr(&id, &pod, &Ctr::new("next-id-c"));
+    assert_eq!(ctr_sysctl(&crio, &ctr, "kernel.shm_next_id"), "1000");
+    assert_eq!(ctr_sysctl(&crio, &ctr, "kernel.msg_next_id"), "2000");
+    crio.remove_pod(&id);
+    assert_ns_dir_empty(&crio);
+}
+
+#[test]
+fn tab_separated_multi_value_sysctl_reaches_the_pod() {
+    let Some(crio) = start_default() else {
+        return;
+    };
+    let pod = Pod::new("tab")
+        .sysctl("net.ipv4.ip_local_port_range", "20000\t40000")
+        .sysctl("net.ipv4.ping_group_range", "0  1000");
+    let id = crio.runp(&pod);
+    let ctr = crio.start_ctr(&id, &pod, &Ctr::new("tab-c"));
+    assert_eq!(
+        ctr_sysctl(&crio, &ctr, "net.ipv4.ip_local_port_range"),
+        "20000 40000"
+    );
+    assert_eq!(
+        ctr_sysctl(&crio, &ctr, "net.ipv4.ping_group_range"),
+        "0 1000"
     );
     crio.remove_pod(&id);
     assert_ns_dir_empty(&crio);

@@ -138,6 +138,11 @@ impl Crio {
         crio
     }
 
+    /// The unique name: cgroup parent `/NAME`, CNI network `NAME`.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
     pub fn root(&self) -> &Path {
         &self.root
     }
@@ -319,6 +324,15 @@ impl Crio {
     /// CRI-O's own log (debug level: every pinns call and failure).
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.root.join("crio.log")).unwrap_or_default()
+    }
+
+    /// CRI-O's log lines about pinns (each call's argv, each failure).
+    pub fn pinns_calls(&self) -> Vec<String> {
+        self.log()
+            .lines()
+            .filter(|l| l.contains("Calling pinns") || l.contains("Pinns ["))
+            .map(str::to_string)
+            .collect()
     }
 
     pub fn log_tail(&self, lines: usize) -> String {
@@ -619,7 +633,7 @@ pub fn cgroup_dirs(name: &str) -> Vec<PathBuf> {
 
 /// Processes this instance left: those in its cgroup parent (containers,
 /// conmon) and those naming its root on their command line (conmon, runc).
-fn our_pids(root: &Path, name: &str) -> Vec<i32> {
+pub fn our_pids(root: &Path, name: &str) -> Vec<i32> {
     let mut pids = Vec::new();
     for dir in cgroup_dirs(name) {
         let mut files = Vec::new();
