@@ -618,3 +618,37 @@ fn cleanup_keep_from_crictl_keeps_live_pods_and_sweeps_orphans() {
     crio.remove_pod(&id);
     assert_ns_dir_empty(&crio);
 }
+
+#[test]
+fn with_drop_infra_ctr_false_the_pod_has_a_pause_container_in_its_pins() {
+    let Some(crio) = start(Options {
+        drop_infra_ctr: false,
+        ..Options::default()
+    }) else {
+        return;
+    };
+    let pod = Pod::new("paused").hostname("e2e-paused");
+    let id = crio.runp(&pod);
+    let info = crio.inspectp(&id);
+    let pid = info["info"]["pid"]
+        .as_u64()
+        .unwrap_or_else(|| panic!("no infra pid in inspectp: {}", info["info"]));
+    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).expect("infra cmdline");
+    assert_eq!(cmdline, b"/catatonit\0-P\0", "the pause image's process");
+    for (kind, oci) in [("net", "network"), ("ipc", "ipc"), ("uts", "uts")] {
+        assert_eq!(
+            ns_inode(format!("/proc/{pid}/ns/{kind}")),
+            ns_inode(pin(&crio, &id, oci)),
+            "{kind}: the pause process is in the pod's pinned namespace"
+        );
+    }
+    let ctr = crio.start_ctr(&id, &pod, &Ctr::new("paused-c"));
+    assert_eq!(crio.exec(&ctr, &["hostname"]), "e2e-paused");
+    crio.remove_pod(&id);
+    assert!(
+        !std::path::Path::new(&format!("/proc/{pid}")).exists()
+            || std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default() != cmdline,
+        "pause process gone"
+    );
+    assert_ns_dir_empty(&crio);
+}
