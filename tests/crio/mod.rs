@@ -143,6 +143,11 @@ impl Crio {
         &self.name
     }
 
+    /// CRI-O's own process ID.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     pub fn root(&self) -> &Path {
         &self.root
     }
