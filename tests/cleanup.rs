@@ -320,6 +320,44 @@ fn pins_created_during_a_sweep_survive() {
     }
 }
 
+/// Threads are processes too: an old pod whose only live task is a thread
+/// (a pthread_exit'd leader with a SCHED_FIFO worker, or a thread that
+/// setns'd into it while its leader stayed outside) survives the sweep; an
+/// old idle pod beside them does not.
+#[test]
+#[serial_test::serial]
+fn a_pod_alive_only_through_a_thread_survives_the_sweep() {
+    let t = TestDir::new();
+    let bin = common::threads::build(t.path());
+    let gone = "7e0c1a2b-3e4f-4a5b-8c6d-7e8f9a0b1c2d";
+    let outside = "8e0c1a2b-3e4f-4a5b-8c6d-7e8f9a0b1c2d";
+    let idle = "9e0c1a2b-3e4f-4a5b-8c6d-7e8f9a0b1c2d";
+    let all = ["net", "ipc", "uts"];
+    for name in [gone, outside, idle] {
+        old_pin(&t, name, &all);
+    }
+    let a = common::threads::exit_leader_in(&bin, &t.pins(), gone, 0);
+    let _b = common::threads::setns_thread_into(&bin, &t.pins(), outside, 0);
+    let (code, r) = report(&[
+        "cleanup",
+        "-d",
+        path_str(&t.pins()),
+        "--orphans",
+        "--older-than",
+        "0s",
+        "--json",
+    ]);
+    assert_eq!(code, 0, "{r}");
+    for name in [gone, outside] {
+        assert_eq!(outcome(&r, name), "kept", "{name}: {r}");
+        for k in all {
+            assert!(is_nsfs_mount(&t, k, name), "{k}ns/{name} lost: {r}");
+        }
+    }
+    assert_eq!(outcome(&r, idle), "removed", "{r}");
+    assert!(a.leader_is_gone());
+}
+
 /// A cgroup tree under a unique test directory; removed (with its process
 /// killed) on drop, whatever the sweep left.
 struct CgroupTree {

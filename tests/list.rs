@@ -259,3 +259,40 @@ fn nothing_is_left_mounted() {
     );
     assert!(Path::new(&pods.t.pin_path("ipc", "junk")).exists());
 }
+
+/// Threads are processes too: a pod whose leader called pthread_exit while a
+/// SCHED_FIFO worker runs in its namespaces, and a pod that a thread joined
+/// by setns while its leader stayed on the host, are both in use with that
+/// process; `inspect` shows the process and its real-time thread.
+#[test]
+#[serial_test::serial]
+fn a_pod_alive_only_through_a_thread_is_in_use() {
+    let t = TestDir::new();
+    let bin = common::threads::build(t.path());
+    let gone = "7d0c1a2b-3e4f-4a5b-8c6d-7e8f9a0b1c2d";
+    let outside = "8d0c1a2b-3e4f-4a5b-8c6d-7e8f9a0b1c2d";
+    let idle = "9d0c1a2b-3e4f-4a5b-8c6d-7e8f9a0b1c2d";
+    for name in [gone, outside, idle] {
+        pin(&t, name, &["--net", "--ipc", "--uts"]);
+    }
+    let a = common::threads::exit_leader_in(&bin, &t.pins(), gone, 0);
+    let b = common::threads::setns_thread_into(&bin, &t.pins(), outside, 0);
+    let d = t.pins();
+    let listing = json(&["list", "-d", path_str(&d), "--older-than", "0s", "--json"]);
+    for (name, pid) in [(gone, a.pid()), (outside, b.pid())] {
+        let r = row(&listing, name);
+        assert_eq!(r["state"], "in-use", "{name}: {r}");
+        assert_eq!(r["processes"], 1, "{name}: {r}");
+        let found = json(&["inspect", "-d", path_str(&d), name, "--json"]);
+        let procs = found["processes"].as_array().unwrap();
+        assert_eq!(procs.len(), 1, "{found}");
+        assert_eq!(procs[0]["pid"], pid, "{found}");
+        let rt = procs[0]["realtime_threads"].as_array().unwrap();
+        assert!(
+            rt.iter().any(|th| th["policy"] == "SCHED_FIFO"),
+            "{name}: {found}"
+        );
+    }
+    assert!(a.leader_is_gone());
+    assert_eq!(row(&listing, idle)["state"], "orphan", "{listing}");
+}
