@@ -18,7 +18,8 @@ trap cleanup EXIT
 
 start=$(date +%s.%N)
 for i in $(seq 1 "$pins"); do
-  "$bin" -d "$dir" -f "pod-$i" --uts --ipc
+  # CRI-O-shaped names (lowercase UUIDs): only those are swept.
+  "$bin" -d "$dir" -f "$(printf '%08x-0000-4000-8000-000000000000' "$i")" --uts --ipc
 done
 end=$(date +%s.%N)
 echo "pinned $pins pods (uts+ipc): $(echo "$end - $start" | bc) s"
@@ -34,9 +35,9 @@ measure() {
   echo "$label: $(echo "$t1 - $t0" | bc) s"
 }
 for run in 1 2 3; do
-  measure "list, run $run" "$bin" list -d "$dir"
+  measure "list, run $run" "$bin" list -d "$dir" --no-runtime
 done
-measure "list --json" "$bin" list -d "$dir" --json
-measure "cleanup --orphans --dry-run --older-than 0s" "$bin" cleanup -d "$dir" --orphans --dry-run --older-than 0s
-measure "cleanup --orphans --older-than 0s (removes all)" "$bin" cleanup -d "$dir" --orphans --older-than 0s
+measure "list --json" "$bin" list -d "$dir" --json --no-runtime
+measure "cleanup --orphans --dry-run --older-than 0s" "$bin" cleanup -d "$dir" --orphans --dry-run --older-than 0s --no-runtime
+measure "cleanup --orphans --older-than 0s (removes all)" "$bin" cleanup -d "$dir" --orphans --older-than 0s --no-runtime
 echo "nsfs mounts left under $dir: $(findmnt -rn -t nsfs -o TARGET | grep -c "^$dir/" || true)"

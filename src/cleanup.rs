@@ -21,7 +21,7 @@
 use crate::classify::{ids_in_cgroup_name, OrphanRules, PinState};
 use crate::duration;
 use crate::error::{Error, PathContext, Result};
-use crate::keep::KeepSet;
+use crate::keep::{Guard, KeepSet, RuntimeSource};
 use crate::name::PinName;
 use crate::ns::NsKind;
 use crate::pins::{self, Content, Entry, Pin, PinDir};
@@ -43,6 +43,9 @@ pub struct Plan {
     pub cgroup_roots: Vec<PathBuf>,
     pub rules: OrphanRules,
     pub keep: KeepSet,
+    /// Asked, after the pin directory is read and before anything is
+    /// removed, whenever the plan sweeps (`--orphans`, `--cgroups`).
+    pub runtime: RuntimeSource,
     pub dry_run: bool,
 }
 
@@ -172,17 +175,28 @@ pub fn preflight(plan: &Plan) -> Result<()> {
         ));
     }
     for root in &plan.cgroup_roots {
-        open_cgroup_root(root)?;
+        cgroup_hierarchies(root)?;
     }
     Ok(())
 }
 
 /// One sweep: everything the plan asks for, each item on its own, so one
-/// failure never stops the others.
+/// failure never stops the others. The runtime is asked after the pin
+/// directory is read (a pin seen by the scan whose sandbox the runtime has
+/// registered by then is protected) and before anything is removed (when it
+/// cannot be asked, the sweep fails having removed nothing).
 pub fn sweep(plan: &Plan) -> Result<Report> {
     let mut report = Report {
         dry_run: plan.dry_run,
         ..Report::default()
+    };
+    let sweeps = plan.orphans || !plan.cgroup_roots.is_empty();
+    let mut guard = None;
+    let ask = || -> Result<Guard> {
+        Ok(Guard {
+            keep: plan.keep.clone(),
+            runtime: plan.runtime.ask()?,
+        })
     };
     if plan.name.is_some() || plan.orphans {
         let dir = plan
@@ -207,17 +221,26 @@ pub fn sweep(plan: &Plan) -> Result<Report> {
                     _ => pins.scan()?,
                 }
                 report.warnings.append(&mut pins.warnings);
+                if sweeps {
+                    guard = Some(ask()?);
+                }
                 if let Some(name) = &plan.name {
                     remove_named(&pins, name, plan.dry_run, &mut report);
                 }
-                if plan.orphans {
-                    sweep_orphans(&pins, plan, &mut report);
+                if let (true, Some(guard)) = (plan.orphans, &guard) {
+                    sweep_orphans(&pins, plan, guard, &mut report);
                 }
             }
         }
     }
-    for root in &plan.cgroup_roots {
-        sweep_cgroups(root, plan, &mut report)?;
+    if !plan.cgroup_roots.is_empty() {
+        let guard = match guard {
+            Some(g) => g,
+            None => ask()?,
+        };
+        for root in &plan.cgroup_roots {
+            sweep_cgroup_root(root, plan, &guard, &mut report);
+        }
     }
     Ok(report)
 }
@@ -254,7 +277,7 @@ fn remove_named(dir: &PinDir, name: &PinName, dry_run: bool, report: &mut Report
     report.push(item);
 }
 
-fn sweep_orphans(dir: &PinDir, plan: &Plan, report: &mut Report) {
+fn sweep_orphans(dir: &PinDir, plan: &Plan, guard: &Guard, report: &mut Report) {
     let kinds: Vec<NsKind> = NsKind::pinnable().collect();
     let first = NsIndex::scan_kinds(&kinds);
     let now = SystemTime::now();
@@ -263,8 +286,7 @@ fn sweep_orphans(dir: &PinDir, plan: &Plan, report: &mut Report) {
         if plan.name.as_ref() == Some(&pin.name) {
             continue; // handled by -f NAME
         }
-        let kept = plan.keep.keeps_pin(&pin.name);
-        let facts = pin.facts(&first, kept, now);
+        let facts = guard.facts(pin, &first, now);
         match crate::classify::classify_pin(&facts, &plan.rules) {
             PinState::Orphan => candidates.push(pin),
             PinState::Broken => report.push(pin_item(pin, Outcome::Kept, broken_reason(dir, pin))),
@@ -323,12 +345,23 @@ fn broken_reason(dir: &PinDir, pin: &Pin) -> String {
 }
 
 fn kept_reason(state: PinState, facts: &crate::classify::PinFacts) -> String {
+    use crate::classify::RuntimeSays;
     match state {
+        PinState::Foreign => format!(
+            "foreign: {}; never swept (cleanup -f NAME removes it)",
+            facts.foreign.unwrap_or("not a CRI-O pin")
+        ),
         PinState::InUse => format!("in use: {} process(es)", facts.processes),
         PinState::Broken => {
             "broken: a pin path holds something that is not ours; left alone".into()
         }
         PinState::Idle if facts.kept => "idle: in the keep set".into(),
+        PinState::Idle if facts.runtime == RuntimeSays::Known => {
+            "idle: a sandbox the runtime knows uses it".into()
+        }
+        PinState::Idle if facts.runtime == RuntimeSays::NotAsked => {
+            "idle: the runtime could not be asked".into()
+        }
         PinState::Idle if facts.age.is_none() => "idle: age unknown".into(),
         PinState::Idle if facts.own_namespaces == 0 && facts.host_namespaces > 0 => {
             "idle: host namespaces only".into()
@@ -465,11 +498,81 @@ fn open_cgroup_root(root: &Path) -> Result<OwnedFd> {
     }
 }
 
-/// Removes empty leaked cgroups below ROOT, leaf first, never ROOT itself.
-fn sweep_cgroups(root: &Path, plan: &Plan, report: &mut Report) -> Result<()> {
+/// The cgroup hierarchies a `--cgroups ROOT` stands for: ROOT itself when it
+/// is on a cgroup filesystem (a v2 node's /sys/fs/cgroup, one v1 controller,
+/// a subtree); else every cgroup or cgroup2 mount below it (a v1 or hybrid
+/// node's /sys/fs/cgroup is a tmpfs holding one mount per controller, plus
+/// `unified` on hybrid), each hierarchy once.
+fn cgroup_hierarchies(root: &Path) -> Result<Vec<PathBuf>> {
+    let fd = sys::open_dir_at(None, &root.join(".")).at("open cgroup root", root)?;
+    if sys::cgroup_version(fd.as_fd())
+        .at("statfs", root)?
+        .is_some()
+    {
+        return Ok(vec![root.to_path_buf()]);
+    }
+    let abs = std::path::absolute(root).at("resolve", root)?;
+    let mounts = sys::mountinfo::read_own()
+        .map_err(|e| Error::Refused(format!("read /proc/self/mountinfo: {e}")))?;
+    let mut found = Vec::new();
+    let mut devices = HashSet::new();
+    for m in cgroup_mounts_below(&mounts, &abs) {
+        // The same hierarchy mounted twice is swept once.
+        let dev = std::fs::metadata(&m).map(|md| std::os::unix::fs::MetadataExt::dev(&md));
+        if dev.is_ok_and(|d| devices.insert(d)) {
+            found.push(m);
+        }
+    }
+    if found.is_empty() {
+        return Err(Error::Refused(format!(
+            "{} is not on a cgroup filesystem and holds no cgroup hierarchy; \
+refusing to remove anything there",
+            root.display()
+        )));
+    }
+    Ok(found)
+}
+
+/// Mount points of cgroup filesystems strictly below `root`, in mount order.
+fn cgroup_mounts_below(mounts: &[sys::mountinfo::MountEntry], root: &Path) -> Vec<PathBuf> {
+    mounts
+        .iter()
+        .filter(|m| matches!(m.fs_type.as_str(), "cgroup" | "cgroup2"))
+        .filter(|m| m.mount_point != root && m.mount_point.starts_with(root))
+        .map(|m| m.mount_point.clone())
+        .collect()
+}
+
+/// Sweeps every hierarchy of one `--cgroups ROOT`; a hierarchy that cannot
+/// be opened is one failed item, and the others are still swept.
+fn sweep_cgroup_root(root: &Path, plan: &Plan, guard: &Guard, report: &mut Report) {
+    let failed = |report: &mut Report, path: &Path, e: Error| {
+        report.push(Item {
+            kind: ItemKind::Cgroup,
+            name: path.display().to_string(),
+            outcome: Outcome::Failed,
+            reason: e.to_string(),
+            types: Vec::new(),
+        })
+    };
+    match cgroup_hierarchies(root) {
+        Ok(hierarchies) => {
+            for h in hierarchies {
+                if let Err(e) = sweep_cgroups(&h, plan, guard, report) {
+                    failed(report, &h, e);
+                }
+            }
+        }
+        Err(e) => failed(report, root, e),
+    }
+}
+
+/// Removes empty leaked cgroups below one hierarchy's ROOT, leaf first,
+/// never ROOT itself.
+fn sweep_cgroups(root: &Path, plan: &Plan, guard: &Guard, report: &mut Report) -> Result<()> {
     let fd = open_cgroup_root(root)?;
     let dev = sys::stat_fd(fd.as_fd()).at("stat", root)?.st_dev;
-    let walk = CgroupWalk { plan, dev };
+    let walk = CgroupWalk { plan, guard, dev };
     walk.visit(fd.as_fd(), root, report);
     Ok(())
 }
@@ -489,6 +592,7 @@ struct Found<'a> {
 
 struct CgroupWalk<'a> {
     plan: &'a Plan,
+    guard: &'a Guard,
     dev: u64,
 }
 
@@ -569,8 +673,8 @@ impl CgroupWalk<'_> {
             types: Vec::new(),
         };
         let kept = |reason: &str| item(Outcome::Kept, reason.to_string());
-        let verdict = if self.plan.keep.keeps_any(&ids) {
-            Err(kept("in the keep set"))
+        let verdict = if let Some(why) = self.guard.keeps_cgroup(&ids) {
+            Err(kept(why))
         } else if children > 0 {
             Err(kept("has child cgroups"))
         } else if !cgroup_is_empty(cgroup) {
@@ -673,6 +777,29 @@ mod tests {
             text.lines().last(),
             Some("cleanup: found 4, removed 1, kept 2, failed 1")
         );
+    }
+
+    #[test]
+    fn hierarchies_below_a_v1_or_hybrid_root() {
+        let text = "\
+30 1 0:26 / /sys/fs/cgroup ro,nosuid - tmpfs tmpfs ro,mode=755
+31 30 0:27 / /sys/fs/cgroup/unified rw - cgroup2 cgroup2 rw
+32 30 0:28 / /sys/fs/cgroup/systemd rw - cgroup cgroup rw,name=systemd
+33 30 0:29 / /sys/fs/cgroup/cpu,cpuacct rw - cgroup cgroup rw,cpu,cpuacct
+34 1 0:30 / /sys/fs/cgroupish rw - cgroup cgroup rw,pids
+35 30 0:31 / /sys/fs/cgroup/x/fuse rw - fuse fuse rw
+";
+        let mounts = sys::mountinfo::parse(text);
+        let found = cgroup_mounts_below(&mounts, Path::new("/sys/fs/cgroup"));
+        assert_eq!(
+            found,
+            ["unified", "systemd", "cpu,cpuacct"]
+                .map(|m| PathBuf::from("/sys/fs/cgroup").join(m))
+                .to_vec()
+        );
+        // A v2 node: the root is the hierarchy, nothing below it.
+        let v2 = sys::mountinfo::parse("30 1 0:26 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n");
+        assert!(cgroup_mounts_below(&v2, Path::new("/sys/fs/cgroup")).is_empty());
     }
 
     #[test]

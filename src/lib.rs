@@ -60,7 +60,6 @@ fn keep_set(args: &cli::OrphanArgs) -> Result<keep::KeepSet> {
     keep::build(&keep::KeepSources {
         names: &args.keep,
         files: &args.keep_files,
-        from_crictl: args.keep_from_crictl,
     })
 }
 
@@ -78,6 +77,7 @@ fn cleanup_command(args: &cli::CleanupArgs) -> Result<u8> {
             older_than: args.orphan.older_than,
         },
         keep: keep::KeepSet::default(),
+        runtime: args.orphan.runtime(),
         dry_run: args.dry_run,
     };
     cleanup::preflight(&plan)?;
@@ -91,7 +91,19 @@ fn cleanup_command(args: &cli::CleanupArgs) -> Result<u8> {
             keep: keep_set(&args.orphan)?,
             ..plan.clone()
         };
-        let report = cleanup::sweep(&plan)?;
+        let report = match (cleanup::sweep(&plan), args.interval) {
+            (Ok(report), _) => report,
+            (Err(e), None) => return Err(e),
+            // A periodic sweep outlives a runtime restart: this round
+            // removed nothing, the next one asks again.
+            (Err(e), Some(interval)) => {
+                eprintln!("[pinns:e] {e}");
+                match stop {
+                    Some(stop) if !sleep_unless_stopped(interval, stop) => continue,
+                    _ => return Ok(0),
+                }
+            }
+        };
         if args.json {
             let line = serde_json::to_string(&report).map_err(|e| Error::Refused(e.to_string()))?;
             println!("{line}");
@@ -128,7 +140,12 @@ fn list_command(args: &cli::ListArgs) -> Result<u8> {
     let rules = classify::OrphanRules {
         older_than: args.orphan.older_than,
     };
-    let listing = list::list(&args.dir, &rules, &keep_set(&args.orphan)?)?;
+    let listing = list::list(
+        &args.dir,
+        &rules,
+        &keep_set(&args.orphan)?,
+        &args.orphan.runtime(),
+    )?;
     if args.json {
         let text =
             serde_json::to_string_pretty(&listing).map_err(|e| Error::Refused(e.to_string()))?;

@@ -101,6 +101,7 @@ impl Pin {
             processes: self.processes(index).len(),
             age: self.age(now),
             kept,
+            ..PinFacts::default()
         }
     }
 
