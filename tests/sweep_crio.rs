@@ -40,7 +40,7 @@ fn item<'a>(report: &'a Value, name: &str) -> &'a Value {
 }
 
 fn is_nsfs(path: &Path) -> bool {
-    nix::sys::statfs::statfs(path).is_ok_and(|s| s.filesystem_type().0 as i64 == 0x6e73_6673)
+    nix::sys::statfs::statfs(path).is_ok_and(|s| s.filesystem_type().0 == 0x6e73_6673)
 }
 
 fn pin_name(crio: &Crio, pod_id: &str) -> (String, Vec<PathBuf>) {
