@@ -129,7 +129,12 @@ impl Report {
                 Outcome::Removed => "removed",
                 Outcome::WouldRemove => "would remove",
                 Outcome::Failed => "failed",
-                Outcome::Kept if item.reason.starts_with("broken") => "kept",
+                // Reported, since they are never removed: things not ours.
+                Outcome::Kept
+                    if item.reason.starts_with("broken") || item.reason.starts_with("foreign") =>
+                {
+                    "kept"
+                }
                 Outcome::Kept => continue,
             };
             let kind = match item.kind {
@@ -758,13 +763,14 @@ mod tests {
         r.push(item(Outcome::Kept, "in use: 1 process(es)"));
         r.push(item(Outcome::Kept, "broken: x"));
         r.push(item(Outcome::Failed, "EPERM"));
+        r.push(item(Outcome::Kept, "foreign: not ours"));
         assert_eq!(
             r.summary,
             Summary {
-                found: 4,
+                found: 5,
                 removed: 1,
                 would_remove: 0,
-                kept: 2,
+                kept: 3,
                 failed: 1
             }
         );
@@ -772,10 +778,14 @@ mod tests {
         let text = r.text();
         assert!(text.contains("removed pin p (net): orphan"), "{text}");
         assert!(text.contains("kept pin p (net): broken: x"), "{text}");
+        assert!(
+            text.contains("kept pin p (net): foreign: not ours"),
+            "{text}"
+        );
         assert!(!text.contains("in use"), "{text}");
         assert_eq!(
             text.lines().last(),
-            Some("cleanup: found 4, removed 1, kept 2, failed 1")
+            Some("cleanup: found 5, removed 1, kept 3, failed 1")
         );
     }
 

@@ -658,6 +658,53 @@ fn interval_sweeps_until_terminated() {
     );
 }
 
+/// A periodic sweep outlives a runtime it cannot reach (CRI-O restarting):
+/// each round says why in one line and removes nothing; it does not exit
+/// (a DaemonSet would crash-loop), and SIGTERM still ends it with 0.
+#[test]
+#[serial_test::serial]
+fn interval_sweeps_without_a_runtime_remove_nothing_and_go_on() {
+    let t = TestDir::new();
+    let dir = t.pins();
+    let orphan = uuid(0xf2, 1);
+    old_pin(&t, &orphan, &["net", "ipc"]);
+    let mut child = Command::new(common::BIN)
+        .args([
+            "cleanup",
+            "-d",
+            path_str(&dir),
+            "--orphans",
+            "--older-than",
+            "0s",
+        ])
+        .args(["--interval", "100ms", "--crictl", "/nonexistent/crictl"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(800));
+    assert!(child.try_wait().unwrap().is_none(), "the sweep loop exited");
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(0), "{status:?}");
+    let mut err = String::new();
+    std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut err).unwrap();
+    let lines: Vec<&str> = err.lines().collect();
+    assert!(lines.len() >= 2, "one line per round: {err}");
+    assert!(
+        lines.iter().all(
+            |l| l.starts_with("[pinns:e] cannot ask the container runtime")
+                && l.contains("nothing was removed")
+        ),
+        "{err}"
+    );
+    assert!(is_nsfs_mount(&t, "net", &orphan) && is_nsfs_mount(&t, "ipc", &orphan));
+}
+
 #[test]
 #[serial_test::serial]
 fn bad_inputs_fail_in_one_line_and_change_nothing() {
