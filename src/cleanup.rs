@@ -283,8 +283,7 @@ fn remove_named(dir: &PinDir, name: &PinName, dry_run: bool, report: &mut Report
 }
 
 fn sweep_orphans(dir: &PinDir, plan: &Plan, guard: &Guard, report: &mut Report) {
-    let kinds: Vec<NsKind> = NsKind::pinnable().collect();
-    let first = NsIndex::scan_kinds(&kinds);
+    let first = NsIndex::scan_kinds(&crate::list::own_kinds(dir.pins.values()));
     let now = SystemTime::now();
     let mut candidates = Vec::new();
     for pin in dir.pins.values() {
@@ -303,7 +302,7 @@ fn sweep_orphans(dir: &PinDir, plan: &Plan, guard: &Guard, report: &mut Report) 
     }
     // A process may have joined since the first scan (a container started in
     // an idle pod): confirm with a fresh scan, once for all candidates.
-    let second = NsIndex::scan_kinds(&kinds);
+    let second = NsIndex::scan_kinds(&crate::list::own_kinds(candidates.iter().copied()));
     for pin in candidates {
         let procs = pin.processes(&second).len();
         let age = pin.age(now).map(duration::format).unwrap_or_default();

@@ -66,7 +66,7 @@ pub fn list(
     let mut pins =
         PinDir::open(dir)?.ok_or_else(|| Error::path("open directory", dir, Errno::ENOENT))?;
     pins.scan()?;
-    let index = NsIndex::scan_kinds(&NsKind::pinnable().collect::<Vec<_>>());
+    let index = NsIndex::scan_kinds(&own_kinds(pins.pins.values()));
     let guard = Guard {
         keep: keep.clone(),
         runtime: runtime.ask_softly(),
@@ -85,6 +85,16 @@ pub fn list(
         pins: rows,
         warnings: pins.warnings,
     })
+}
+
+/// The namespace types the pins' own namespaces are of: the only ones the
+/// `/proc` scan has to read (each costs one stat per task of the node).
+pub fn own_kinds<'a>(pins: impl IntoIterator<Item = &'a Pin>) -> Vec<NsKind> {
+    let kinds: std::collections::BTreeSet<NsKind> = pins
+        .into_iter()
+        .flat_map(|p| p.own_namespaces().map(|(k, _)| k))
+        .collect();
+    kinds.into_iter().collect()
 }
 
 fn row(pin: &Pin, index: &NsIndex, rules: &OrphanRules, guard: &Guard, now: SystemTime) -> Row {
