@@ -397,7 +397,7 @@ fn remove_pin(dir: &PinDir, pin: &Pin, expect: Expect) -> Result<Vec<String>> {
     let _lock = sys::lock_dir(lock_fd, &dir.path)?;
     let host = pins::host_namespaces();
     let mut notes = Vec::new();
-    for (kind, type_dir) in &dir.type_dirs {
+    for (kind, type_dir) in removal_order(&dir.type_dirs) {
         let seen = pin.entries.iter().find(|e| e.kind == *kind);
         if seen.is_none() && matches!(expect, Expect::AsSeen) {
             continue; // appeared after the scan: not ours to judge
@@ -430,6 +430,15 @@ fn remove_pin(dir: &PinDir, pin: &Pin, expect: Expect) -> Result<Vec<String>> {
         }
     }
     Ok(notes)
+}
+
+/// The netns entry first: a removal that fails half way then never leaves a
+/// pin in DIR/netns alone, which is the shape of another tool's `ip netns`
+/// namespace (`classify::not_crio_pin`) and would never be swept again.
+fn removal_order(type_dirs: &[(NsKind, OwnedFd)]) -> Vec<&(NsKind, OwnedFd)> {
+    let mut order: Vec<_> = type_dirs.iter().collect();
+    order.sort_by_key(|(kind, _)| *kind != NsKind::Net);
+    order
 }
 
 /// A leftover file that was touched since the scan (a runtime preparing to
