@@ -97,7 +97,7 @@ fn a_sandbox_with_no_process_known_to_crio_survives_while_an_unknown_pin_goes() 
         serde_json::from_str(&out).unwrap()
     };
     for row in listing["pins"].as_array().unwrap() {
-        assert_eq!(row["processes"], 0, "{row}");
+        assert_eq!(row["process_count"], 0, "{row}");
         let (state, runtime) = if row["name"] == unknown {
             ("orphan", "unknown")
         } else {

@@ -136,7 +136,7 @@ _pinns() {
             return 0
             ;;
         pinns__subcmd__cleanup)
-            opts="-d -f -h --dir --filename --orphans --cgroups --older-than --keep --keep-file --no-runtime --runtime-endpoint --crictl --keep-from-crictl --dry-run --json --interval --help"
+            opts="-d -f -h --dir --filename --orphans --cgroups --older-than --keep --keep-file --no-runtime --runtime-endpoint --crictl --keep-from-crictl --dry-run --json --interval --metrics-file --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -183,6 +183,10 @@ _pinns() {
                     return 0
                     ;;
                 --interval)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --metrics-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -262,7 +266,7 @@ _pinns() {
             return 0
             ;;
         pinns__subcmd__list)
-            opts="-d -h --dir --older-than --keep --keep-file --no-runtime --runtime-endpoint --crictl --keep-from-crictl --json --help"
+            opts="-d -h --dir --older-than --keep --keep-file --no-runtime --runtime-endpoint --crictl --keep-from-crictl --json --metrics-file --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -293,6 +297,10 @@ _pinns() {
                     return 0
                     ;;
                 --crictl)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --metrics-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
