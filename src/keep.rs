@@ -7,7 +7,7 @@ use crate::classify::{canonical_id, not_crio_pin, PinFacts, RuntimeSays};
 use crate::crictl::Runtime;
 use crate::error::{Error, PathContext, Result};
 use crate::name::PinName;
-use crate::pins::Pin;
+use crate::pindir::inventory::Pin;
 use crate::procs::NsIndex;
 use std::collections::BTreeSet;
 use std::time::SystemTime;

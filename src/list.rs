@@ -11,7 +11,8 @@ use crate::duration;
 use crate::error::{Error, Result};
 use crate::keep::{Guard, KeepSet, Knowledge, RuntimeSource};
 use crate::ns::NsKind;
-use crate::pins::{Content, Pin, PinDir};
+use crate::pindir::inventory::{Inventory, Pin};
+use crate::pindir::Content;
 use crate::procs::NsIndex;
 use nix::errno::Errno;
 use serde::Serialize;
@@ -66,7 +67,7 @@ pub fn list(
     runtime: &RuntimeSource,
 ) -> Result<Listing> {
     let mut pins =
-        PinDir::open(dir)?.ok_or_else(|| Error::path("open directory", dir, Errno::ENOENT))?;
+        Inventory::open(dir)?.ok_or_else(|| Error::path("open directory", dir, Errno::ENOENT))?;
     pins.scan()?;
     let index = NsIndex::scan_kinds(&own_kinds(pins.pins.values()));
     let guard = Guard {
@@ -83,7 +84,7 @@ pub fn list(
         .map(|pin| row(pin, &index, rules, &guard, now))
         .collect();
     Ok(Listing {
-        dir: pins.path.clone(),
+        dir: pins.path().to_path_buf(),
         pins: rows,
         warnings: pins.warnings,
     })
@@ -118,17 +119,16 @@ pub fn path_rows(pin: &Pin) -> Vec<PathRow> {
     pin.entries
         .iter()
         .map(|e| {
-            let (content, inode, host, problem) = match e.content {
-                Content::Namespace { inode, host } => ("namespace", Some(inode), host, None),
-                Content::Leftover { .. } => ("leftover", None, false, None),
-                Content::Foreign(what) => ("broken", None, false, Some(what)),
+            let (inode, host) = match e.content {
+                Content::Namespace { inode, host } => (Some(inode), host),
+                _ => (None, false),
             };
             PathRow {
                 kind: e.kind.to_string(),
-                content,
+                content: e.content.word(),
                 inode,
                 host,
-                problem,
+                problem: e.content.problem().map(|p| p.words()),
             }
         })
         .collect()

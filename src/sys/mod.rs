@@ -3,6 +3,7 @@
 //! *what* to do and calls these small functions to do it.
 
 pub mod exec;
+pub mod fdmount;
 pub mod mountinfo;
 pub mod process;
 pub mod sched;
