@@ -33,7 +33,7 @@ fn wait_for(what: &str, mut ready: impl FnMut() -> bool) {
     let start = Instant::now();
     while !ready() {
         assert!(
-            start.elapsed() < Duration::from_secs(5),
+            start.elapsed() < Duration::from_secs(60),
             "timed out: {what}"
         );
         std::thread::sleep(Duration::from_millis(5));
