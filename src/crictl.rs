@@ -93,20 +93,45 @@ impl Runtime {
         )))
     }
 
-    /// `crictl inspectp -o json POD`, as `enter --pod` needs it.
+    /// `crictl inspectp -o json POD`, as `enter --pod` needs it. `crictl
+    /// inspectp` resolves IDs (and unique ID prefixes) only, so a POD it
+    /// does not find is looked up by its pod name in `crictl pods`.
     pub fn inspect_pod(&self, pod: &str) -> Result<Sandbox> {
-        let json = self
-            .run(&["inspectp", "-o", "json", pod])
-            .map_err(|f| match f {
-                Failure::NotFound => Error::Refused(format!(
-                    "crictl inspectp {pod:?}: the runtime could not find pod {pod:?}"
-                )),
-                Failure::Other(why) => Error::Refused(why),
-            })?;
+        let json = match self.run(&["inspectp", "-o", "json", pod]) {
+            Ok(json) => json,
+            Err(Failure::NotFound) => {
+                let id = self.pod_id_by_name(pod)?;
+                self.run(&["inspectp", "-o", "json", &id])
+                    .map_err(|f| Error::Refused(f.text(&format!("crictl inspectp {id}"))))?
+            }
+            Err(Failure::Other(why)) => return Err(Error::Refused(why)),
+        };
         let doc: Value = serde_json::from_str(&json)
             .map_err(|e| Error::Refused(format!("crictl inspectp {pod:?}: not JSON ({e})")))?;
         Sandbox::from_inspectp(&doc)
             .map_err(|why| Error::Refused(format!("crictl inspectp {pod:?}: {why}")))
+    }
+
+    /// The ID of the one sandbox whose pod name is `name`.
+    fn pod_id_by_name(&self, name: &str) -> Result<String> {
+        let json = self
+            .run(&["pods", "-o", "json"])
+            .map_err(|f| Error::Refused(f.text("crictl pods -o json")))?;
+        let matches = pods_named(&json, name).map_err(Error::Refused)?;
+        match matches.as_slice() {
+            [one] => Ok(one.id.clone()),
+            [] => Err(Error::Refused(format!(
+                "the runtime knows no pod with the ID or name {name:?}"
+            ))),
+            many => Err(Error::Refused(format!(
+                "{} pods are named {name:?} ({}): give the pod ID",
+                many.len(),
+                many.iter()
+                    .map(|p| format!("{}/{} {}", p.namespace, name, short_id(&p.id)))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))),
+        }
     }
 
     /// Everything the runtime says exists: every sandbox (ready or not) with
@@ -163,11 +188,54 @@ enum Failure {
     Other(String),
 }
 
+impl Failure {
+    /// One line for an error: `what` names the command that failed.
+    fn text(self, what: &str) -> String {
+        match self {
+            Failure::NotFound => format!("{what}: the runtime answered NotFound"),
+            Failure::Other(why) => why,
+        }
+    }
+}
+
 fn last_line(text: &str) -> &str {
     text.lines()
         .map(str::trim)
         .rfind(|l| !l.is_empty())
         .unwrap_or("")
+}
+
+/// A sandbox of `crictl pods -o json` that carries a given pod name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NamedPod {
+    pub id: String,
+    pub namespace: String,
+}
+
+/// The sandboxes of `crictl pods -o json` whose `metadata.name` is `name`
+/// exactly (crictl's own `--name` filter is a pattern, not a name).
+pub fn pods_named(json: &str, name: &str) -> std::result::Result<Vec<NamedPod>, String> {
+    let doc: Value = serde_json::from_str(json)
+        .map_err(|e| format!("crictl pods -o json: output is not JSON ({e})"))?;
+    let items = doc
+        .get("items")
+        .and_then(Value::as_array)
+        .ok_or("crictl pods -o json: no \"items\" list in the output")?;
+    let text = |v: &Value, ptr: &str| v.pointer(ptr).and_then(Value::as_str).map(str::to_string);
+    Ok(items
+        .iter()
+        .filter(|p| text(p, "/metadata/name").as_deref() == Some(name))
+        .filter_map(|p| {
+            Some(NamedPod {
+                id: text(p, "/id")?,
+                namespace: text(p, "/metadata/namespace").unwrap_or_default(),
+            })
+        })
+        .collect())
+}
+
+fn short_id(id: &str) -> &str {
+    id.get(..13).unwrap_or(id)
 }
 
 /// One ID per line (`crictl pods -q`, `crictl ps -a -q`).
@@ -419,6 +487,19 @@ mod tests {
             let joinable = sb.joinable().unwrap();
             assert!(joinable.contains(&(NsKind::Net, format!("/var/run/netns/{uuid}").into())));
         }
+    }
+
+    #[test]
+    fn pods_are_found_by_their_exact_name_only() {
+        let json = fixture("1.36", "crictl-pods.json");
+        let found = pods_named(&json, "fx-plain").unwrap();
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].namespace, "harness");
+        assert_eq!(found[0].id.len(), 64);
+        // crictl's --name is a pattern: a prefix or a regex must not match.
+        assert!(pods_named(&json, "fx-").unwrap().is_empty());
+        assert!(pods_named(&json, "fx-.*").unwrap().is_empty());
+        assert!(pods_named("{}", "fx-plain").is_err());
     }
 
     #[test]
