@@ -334,9 +334,10 @@ fn open_one(c: &Candidate) -> Result<Option<Target>> {
     }))
 }
 
-/// Every task of every process living in the target's namespaces. A
-/// namespace we share ourselves (the host's, e.g. a pod with host IPC) says
-/// nothing about membership and is left out.
+/// Every task (thread) living in the target's namespaces, whether or not its
+/// thread-group leader does (see `procs`). A namespace we share ourselves
+/// (the host's, e.g. a pod with host IPC) says nothing about membership and
+/// is left out. `/proc` is read once for all of them.
 fn pod_tasks(targets: &[Target]) -> Result<Vec<TaskSched>> {
     let mut kinds = Vec::new();
     for t in targets.iter().filter(|t| POD_MEMBERSHIP.contains(&t.kind)) {
@@ -345,12 +346,12 @@ fn pod_tasks(targets: &[Target]) -> Result<Vec<TaskSched>> {
             kinds.push((t.kind, t.inode));
         }
     }
-    let pids = procs::members(&kinds);
+    let ids = procs::members(&kinds);
     let me = std::process::id() as i32;
-    Ok(pids
+    Ok(ids
         .into_iter()
-        .filter(|p| *p != me)
-        .flat_map(procs::tasks)
+        .filter(|t| t.pid != me)
+        .filter_map(procs::task)
         .collect())
 }
 

@@ -370,7 +370,12 @@ fn processes(pin: &Pin) -> Vec<ProcessInfo> {
         .into_iter()
         .filter_map(|pid| {
             let tasks = procs::tasks(pid);
-            let main = tasks.iter().find(|t| t.tid == pid)?;
+            // A leader that called pthread_exit is a zombie whose facts may
+            // be gone: then the first live thread stands for the process.
+            let main = tasks
+                .iter()
+                .find(|t| t.tid == pid)
+                .or_else(|| tasks.first())?;
             Some(ProcessInfo {
                 pid,
                 comm: main.comm.clone(),

@@ -61,7 +61,6 @@ fn keep_set(args: &cli::OrphanArgs) -> Result<keep::KeepSet> {
     keep::build(&keep::KeepSources {
         names: &args.keep,
         files: &args.keep_files,
-        from_crictl: args.keep_from_crictl,
     })
 }
 
@@ -79,6 +78,7 @@ fn cleanup_command(args: &cli::CleanupArgs) -> Result<u8> {
             older_than: args.orphan.older_than,
         },
         keep: keep::KeepSet::default(),
+        runtime: args.orphan.runtime(),
         dry_run: args.dry_run,
     };
     cleanup::preflight(&plan)?;
@@ -101,7 +101,19 @@ fn cleanup_command(args: &cli::CleanupArgs) -> Result<u8> {
         // A sweep that failed as a whole is worth a file too: it says so.
         // Its own error, if any, is the one reported.
         let written = write_sweep_metrics(args, swept.as_ref().ok(), timing);
-        let report = swept?;
+        let report = match (swept, args.interval) {
+            (Ok(report), _) => report,
+            (Err(e), None) => return Err(e),
+            // A periodic sweep outlives a runtime restart: this round
+            // removed nothing, the next one asks again.
+            (Err(e), Some(interval)) => {
+                eprintln!("[pinns:e] {e}");
+                match stop {
+                    Some(stop) if !sleep_unless_stopped(interval, stop) => continue,
+                    _ => return Ok(0),
+                }
+            }
+        };
         written?;
         if args.json {
             let doc = output::json::cleanup_doc(&report, timing);
@@ -157,7 +169,12 @@ fn list_command(args: &cli::ListArgs) -> Result<u8> {
     let rules = classify::OrphanRules {
         older_than: args.orphan.older_than,
     };
-    let listing = list::list(&args.dir, &rules, &keep_set(&args.orphan)?)?;
+    let listing = list::list(
+        &args.dir,
+        &rules,
+        &keep_set(&args.orphan)?,
+        &args.orphan.runtime(),
+    )?;
     if let Some(path) = &args.metrics_file {
         let text = output::metrics::list_text(&listing, std::time::SystemTime::now());
         output::metrics::write_atomic(path, &text)?;

@@ -696,3 +696,49 @@ fn a_pid_that_exits_between_lookup_and_join_is_refused() {
         "exited while its namespaces were being opened",
     );
 }
+
+/// Threads are processes too: a pod whose only live task is a SCHED_FIFO
+/// thread (its leader called pthread_exit), and one whose RT thread joined
+/// the pod by setns while its leader stayed on the host. Either way the
+/// command is kept off the RT thread's CPU, and --verbose names the thread.
+#[test]
+fn the_command_avoids_the_cpu_of_an_rt_thread_whose_leader_is_gone_or_outside() {
+    require_two_cpus();
+    let t = TestDir::new();
+    let bin = common::threads::build(t.path());
+    for (name, how) in [
+        ("5d0c1a2b-3e4f-4a5b-8c6d-7e8f9a0b1c2d", "exit-leader"),
+        ("6d0c1a2b-3e4f-4a5b-8c6d-7e8f9a0b1c2d", "setns-thread"),
+    ] {
+        pin(&t, name, &["-n", "-i", "-u"]);
+        let rt = match how {
+            "exit-leader" => common::threads::exit_leader_in(&bin, &t.pins(), name, 1),
+            _ => common::threads::setns_thread_into(&bin, &t.pins(), name, 1),
+        };
+        let (code, out, err) = enter(
+            &t,
+            &[
+                "-v",
+                name,
+                "--",
+                "grep",
+                "Cpus_allowed_list",
+                "/proc/self/status",
+            ],
+        );
+        assert_eq!(code, 0, "{how}: {err}");
+        assert_eq!(field(&out, "Cpus_allowed_list:"), "0", "{how}: {out}");
+        let why = err
+            .lines()
+            .find(|l| l.contains("CPU 1 excluded"))
+            .unwrap_or_else(|| panic!("{how}: {err}"));
+        assert!(
+            why.contains("SCHED_FIFO priority 10")
+                && why.contains(&format!("task {}/{} (threads)", rt.pid(), rt.tid)),
+            "{how}: {why}"
+        );
+        // An explicit --cpus on the thread's CPU is refused for the same reason.
+        let (code, _, err) = enter(&t, &["--cpus", "1", name, "--", "true"]);
+        assert_one_line_error(code, &err, "--cpus 1 refused: CPU 1: SCHED_FIFO");
+    }
+}

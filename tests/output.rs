@@ -225,8 +225,15 @@ fn list_and_cleanup_escape_names_from_the_directory() {
         .join(OsStr::from_bytes(b"x\x1b[2J\nevil  in-use  1  net:1\xff"));
     std::fs::write(&junk, "").unwrap();
     for args in [
-        vec!["list", "-d", &dir],
-        vec!["cleanup", "-d", &dir, "--orphans", "--dry-run"],
+        vec!["list", "-d", &dir, "--no-runtime"],
+        vec![
+            "cleanup",
+            "-d",
+            &dir,
+            "--orphans",
+            "--dry-run",
+            "--no-runtime",
+        ],
     ] {
         let out = output(&args);
         assert!(out.status.success(), "{args:?}: {out:?}");
@@ -287,7 +294,14 @@ fn cleanup_shows_a_hostile_cgroup_name_escaped() {
     let cg = HostileCgroup::new();
     let root = path_str(&cg.root).to_string();
     let sweep = |extra: &[&str]| {
-        let mut args = vec!["cleanup", "--cgroups", &root, "--older-than", "1h"];
+        let mut args = vec![
+            "cleanup",
+            "--cgroups",
+            &root,
+            "--older-than",
+            "1h",
+            "--no-runtime",
+        ];
         args.extend_from_slice(extra);
         output(&args)
     };

@@ -136,7 +136,7 @@ _pinns() {
             return 0
             ;;
         pinns__subcmd__cleanup)
-            opts="-d -f -h --dir --filename --orphans --cgroups --older-than --keep --keep-file --keep-from-crictl --dry-run --json --interval --metrics-file --help"
+            opts="-d -f -h --dir --filename --orphans --cgroups --older-than --keep --keep-file --no-runtime --runtime-endpoint --crictl --keep-from-crictl --dry-run --json --interval --metrics-file --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -171,6 +171,14 @@ _pinns() {
                     return 0
                     ;;
                 --keep-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --runtime-endpoint)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --crictl)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -258,7 +266,7 @@ _pinns() {
             return 0
             ;;
         pinns__subcmd__list)
-            opts="-d -h --dir --older-than --keep --keep-file --keep-from-crictl --json --metrics-file --help"
+            opts="-d -h --dir --older-than --keep --keep-file --no-runtime --runtime-endpoint --crictl --keep-from-crictl --json --metrics-file --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -281,6 +289,14 @@ _pinns() {
                     return 0
                     ;;
                 --keep-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --runtime-endpoint)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --crictl)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -73,10 +73,35 @@ pub struct OrphanArgs {
     #[arg(long = "keep-file", value_name = "FILE")]
     pub keep_files: Vec<PathBuf>,
 
-    /// Keep every live sandbox and container known to the runtime, asking `crictl pods`,
-    /// `crictl inspectp` and `crictl ps`; fails (removing nothing) if crictl is missing or fails
-    #[arg(long)]
+    /// The node runs no CRI runtime: sweep without asking one (otherwise the runtime is
+    /// asked which sandboxes exist, and a sweep that cannot ask it removes nothing)
+    #[arg(long, conflicts_with_all = ["runtime_endpoint", "keep_from_crictl"])]
+    pub no_runtime: bool,
+
+    /// CRI endpoint crictl asks [default: $CONTAINER_RUNTIME_ENDPOINT or crictl's config
+    /// when set, else unix:///var/run/crio/crio.sock]
+    #[arg(long, value_name = "URL")]
+    pub runtime_endpoint: Option<String>,
+
+    /// The crictl binary that asks the runtime
+    #[arg(long, value_name = "PATH", default_value = "crictl")]
+    pub crictl: PathBuf,
+
+    /// Accepted for compatibility: asking the runtime is now the default
+    #[arg(long, hide = true)]
     pub keep_from_crictl: bool,
+}
+
+impl OrphanArgs {
+    pub fn runtime(&self) -> crate::keep::RuntimeSource {
+        if self.no_runtime {
+            return crate::keep::RuntimeSource::NoRuntime;
+        }
+        crate::keep::RuntimeSource::Ask(crate::crictl::Runtime::with_endpoint(
+            self.crictl.clone(),
+            self.runtime_endpoint.clone(),
+        ))
+    }
 }
 
 /// Remove a pod's pins, sweep orphaned pins and empty leaked cgroups.
@@ -84,13 +109,22 @@ pub struct OrphanArgs {
 /// `-f NAME` tears down one pod: every DIR/<type>ns/NAME that holds a namespace is unmounted
 /// (MNT_DETACH) and its file removed; a second call finds nothing and succeeds.
 ///
-/// `--orphans` removes the pins no pod uses: at least --older-than old (the age of the file
-/// under the mount, i.e. when it was pinned), no process in any of the pod's own namespaces,
-/// and not in the keep set. Empty files left by a crashed pin count as orphans too.
+/// `--orphans` removes the pins no pod uses: pins CRI-O made (a lowercase UUID name, only net,
+/// ipc, uts and user pins, not in DIR/netns alone), at least --older-than old (the age of the
+/// file under the mount, i.e. when it was pinned), with no task (thread) in any of the pod's
+/// own namespaces, not in the keep set and not used by any sandbox the runtime knows. Empty
+/// files left by a crashed pin count as orphans too. Anything else under DIR is `foreign`
+/// (another tool's, e.g. `ip netns add` in /run/netns): reported, never removed.
 ///
-/// `--cgroups ROOT` removes empty cgroups below ROOT (v1 or v2) whose name carries a pod UID
-/// or a 64-hex container ID not in the keep set: leaf first, only without processes or
-/// children, at least --older-than old (directory mtime), never ROOT itself.
+/// The runtime is asked with `crictl pods`, `crictl inspectp` and `crictl ps` (--crictl,
+/// --runtime-endpoint) after DIR is read and before anything is removed; if it cannot be
+/// asked, the sweep fails and removes nothing, unless --no-runtime says the node runs none.
+///
+/// `--cgroups ROOT` removes empty cgroups below ROOT whose name carries a pod UID or a 64-hex
+/// container ID neither kept nor known to the runtime: leaf first, only without processes or
+/// children, at least --older-than old (directory mtime), never ROOT itself. ROOT is a cgroup
+/// hierarchy (v1 or v2) or a directory holding them (/sys/fs/cgroup on v1 and hybrid nodes,
+/// whose hierarchies are each swept); a hierarchy that cannot be read fails alone.
 ///
 /// Only nsfs mounts are unmounted and only empty plain files removed; a non-empty file, a
 /// foreign mount, a symlink or a directory at a pin path is reported and left alone. Each pin
@@ -144,12 +178,14 @@ pub struct CleanupArgs {
 
 /// List the pins under DIR: one row per pin name.
 ///
-/// Columns: NAME, STATE (in use: a process lives in one of the pod's own namespaces; idle;
-/// orphan: what `cleanup --orphans` would remove with the same options; broken: a pin path
-/// holds a non-empty file, a foreign mount, a symlink or a directory), AGE (since it was
-/// pinned), PROCS (processes in the pod's own namespaces; host namespaces pinned with =host
-/// are marked "(host)" and not counted), NAMESPACES (type:inode). One scan of /proc serves
-/// every pin. No colour.
+/// Columns: NAME, STATE (in use: a task of a process lives in one of the pod's own
+/// namespaces; idle; orphan: what `cleanup --orphans` would remove with the same options;
+/// broken: a pin path holds a non-empty file, a foreign mount, a symlink or a directory;
+/// foreign: not a pin CRI-O made, never swept), AGE (since it was pinned), PROCS (processes
+/// with a task in the pod's own namespaces; host namespaces pinned with =host are marked
+/// "(host)" and not counted), NAMESPACES (type:inode). One scan of /proc serves every pin.
+/// The runtime is asked as `cleanup` asks it; if it cannot be, a warning says so and no pin
+/// is an orphan. No colour.
 #[derive(Debug, Args, Clone)]
 pub struct ListArgs {
     /// Directory the pins are under

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod runc;
+pub mod threads;
 
 use assert_cmd::Command;
 use std::collections::BTreeSet;
