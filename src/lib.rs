@@ -24,6 +24,7 @@ pub mod procs;
 pub mod rollback;
 pub mod sys;
 pub mod sysctl;
+pub mod sysctl_write;
 
 use clap::Parser;
 use cli::{Cli, Command};

@@ -11,6 +11,7 @@ use crate::rollback::{Rollback, Undo};
 use crate::sys::process::{self, Channel, Forked};
 use crate::sys::{self, mountinfo};
 use crate::sysctl::{self, Sysctl, SysctlError};
+use crate::sysctl_write::ProcSys;
 use nix::errno::Errno;
 use nix::mount::MsFlags;
 use nix::sched::CloneFlags;
@@ -142,7 +143,6 @@ impl PinPlan {
                 }
                 .into());
             }
-            s.check_exists()?;
         }
 
         Ok(PinPlan {
@@ -200,6 +200,7 @@ impl PinPlan {
 /// Pins everything the plan asks for, or nothing.
 pub fn pin(plan: &PinPlan) -> Result<()> {
     sys::refuse_setid()?;
+    let proc_sys = open_proc_sys(&plan.sysctls)?;
     let found = preflight(plan)?;
 
     let mut rollback = Rollback::default();
@@ -224,7 +225,7 @@ pub fn pin(plan: &PinPlan) -> Result<()> {
         })
         .collect::<Result<Vec<_>>>()?;
 
-    let holder = NsHolder::create(plan)?;
+    let holder = NsHolder::create(plan, proc_sys.as_ref())?;
     {
         // Serialises the check-then-mount of concurrent pins and cleanups in DIR.
         let _lock = sys::lock_dir(dir, &plan.dir)?;
@@ -234,6 +235,19 @@ pub fn pin(plan: &PinPlan) -> Result<()> {
     }
     rollback.commit();
     Ok(())
+}
+
+/// `/proc/sys`, opened before anything changes and checked to hold every
+/// key; only when there are sysctls to write.
+fn open_proc_sys(sysctls: &[Sysctl]) -> Result<Option<ProcSys>> {
+    if sysctls.is_empty() {
+        return Ok(None);
+    }
+    let proc_sys = ProcSys::open()?;
+    for s in sysctls {
+        proc_sys.check_exists(s)?;
+    }
+    Ok(Some(proc_sys))
 }
 
 /// What already exists, opened by the read-only checks and kept for the pin
@@ -424,15 +438,15 @@ const MSG_READY: &[u8] = b"ready";
 const MSG_ERROR: &[u8] = b"error:";
 
 impl NsHolder {
-    fn create(plan: &PinPlan) -> Result<NsHolder> {
+    fn create(plan: &PinPlan, proc_sys: Option<&ProcSys>) -> Result<NsHolder> {
         if plan.creates(NsKind::User) || plan.creates(NsKind::Mnt) {
-            return Self::spawn_helper(plan);
+            return Self::spawn_helper(plan, proc_sys);
         }
         let flags = plan.unshare_flags();
         if !flags.is_empty() {
             sys::unshare(flags)?;
         }
-        apply_sysctls(&plan.sysctls)?;
+        apply_sysctls(proc_sys, &plan.sysctls)?;
         Ok(NsHolder::Caller)
     }
 
@@ -444,9 +458,9 @@ impl NsHolder {
         }
     }
 
-    fn spawn_helper(plan: &PinPlan) -> Result<NsHolder> {
+    fn spawn_helper(plan: &PinPlan, proc_sys: Option<&ProcSys>) -> Result<NsHolder> {
         let (pid, channel) = match process::fork_with_channel()? {
-            Forked::Child { channel } => run_helper(plan, &channel),
+            Forked::Child { channel } => run_helper(plan, proc_sys, &channel),
             Forked::Parent { child, channel } => (child, channel),
         };
         let mut holder = NsHolder::Helper {
@@ -509,8 +523,8 @@ impl Drop for NsHolder {
 }
 
 /// The helper child: creates the namespaces, reports, then waits to be killed.
-fn run_helper(plan: &PinPlan, channel: &Channel) -> ! {
-    let result = helper_create(plan, channel);
+fn run_helper(plan: &PinPlan, proc_sys: Option<&ProcSys>, channel: &Channel) -> ! {
+    let result = helper_create(plan, proc_sys, channel);
     let report = match &result {
         Ok(()) => MSG_READY.to_vec(),
         Err(e) => [MSG_ERROR, e.to_string().as_bytes()].concat(),
@@ -529,7 +543,7 @@ fn run_helper(plan: &PinPlan, channel: &Channel) -> ! {
     }
 }
 
-fn helper_create(plan: &PinPlan, channel: &Channel) -> Result<()> {
+fn helper_create(plan: &PinPlan, proc_sys: Option<&ProcSys>, channel: &Channel) -> Result<()> {
     if let Some(maps) = &plan.id_maps {
         sys::unshare(CloneFlags::CLONE_NEWUSER)?;
         channel.send(MSG_USERNS)?;
@@ -548,7 +562,7 @@ fn helper_create(plan: &PinPlan, channel: &Channel) -> Result<()> {
     if plan.creates(NsKind::Mnt) {
         set_propagation(plan.mnt_propagation)?;
     }
-    apply_sysctls(&plan.sysctls)
+    apply_sysctls(proc_sys, &plan.sysctls)
 }
 
 fn set_propagation(propagation: Propagation) -> Result<()> {
@@ -561,8 +575,11 @@ fn set_propagation(propagation: Propagation) -> Result<()> {
     sys::set_propagation_recursive(Path::new("/"), flag)
 }
 
-fn apply_sysctls(sysctls: &[Sysctl]) -> Result<()> {
-    sysctls.iter().try_for_each(Sysctl::apply)
+fn apply_sysctls(proc_sys: Option<&ProcSys>, sysctls: &[Sysctl]) -> Result<()> {
+    match proc_sys {
+        Some(proc_sys) => sysctls.iter().try_for_each(|s| proc_sys.apply(s)),
+        None => Ok(()),
+    }
 }
 
 fn write_id_maps(pid: Pid, maps: &IdMaps) -> Result<()> {

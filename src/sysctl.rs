@@ -1,13 +1,12 @@
-//! Pod sysctls: parsing `KEY=VALUE`, deciding which namespace a key lives in,
-//! and writing it inside that namespace.
+//! Pod sysctls: parsing `KEY=VALUE` and deciding which namespace a key
+//! lives in.
 //!
 //! Only keys that are namespaced by the kernel are accepted, and only when the
 //! namespace they live in is created by this very call: anything else would
-//! change the host.
+//! change the host. Everything here is pure; the writes are in
+//! [`crate::sysctl_write`].
 
-use crate::error::{PathContext, Result};
 use crate::ns::NsKind;
-use crate::sys;
 use std::fmt;
 use std::path::PathBuf;
 
@@ -50,6 +49,19 @@ pub enum SysctlError {
     Conflict(String),
     #[error("sysctl {0} does not exist on this kernel")]
     Unknown(String),
+}
+
+/// Where a value goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// `sethostname(2)`: the kernel lets a process with CAP_SYS_ADMIN over
+    /// the UTS namespace call it, but only the host's root may write the
+    /// proc file, which a process inside a user namespace is not.
+    Hostname,
+    /// `setdomainname(2)`, for the same reason.
+    Domainname,
+    /// A file below `/proc/sys`, as a relative path.
+    File(PathBuf),
 }
 
 /// A parsed, namespace-checked `KEY=VALUE`.
@@ -112,36 +124,18 @@ impl Sysctl {
         join_display(&self.components)
     }
 
-    /// Path under `/proc/sys`.
-    pub fn proc_path(&self) -> PathBuf {
-        let mut path = PathBuf::from("/proc/sys");
-        path.extend(&self.components);
-        path
-    }
-
-    /// Writes the value in the calling thread's namespaces.
-    ///
-    /// hostname and domainname go through their syscalls rather than
-    /// `/proc/sys`: the kernel lets a process with CAP_SYS_ADMIN over the UTS
-    /// namespace call them, but only the host's root may write the proc files,
-    /// which a process inside a user namespace is not.
-    pub fn apply(&self) -> Result<()> {
+    /// Where the value is written.
+    pub fn target(&self) -> Target {
         match (self.ns, self.components[1].as_str()) {
-            (NsKind::Uts, "hostname") => sys::set_hostname(&self.value),
-            (NsKind::Uts, _) => sys::set_domainname(&self.value),
-            _ => {
-                let path = self.proc_path();
-                sys::write_existing_file(&path, self.value.as_bytes()).at("write sysctl", path)
-            }
+            (NsKind::Uts, "hostname") => Target::Hostname,
+            (NsKind::Uts, _) => Target::Domainname,
+            _ => Target::File(self.components.iter().collect()),
         }
     }
 
-    /// Refuses a key the running kernel does not have, before any change.
-    pub fn check_exists(&self) -> Result<(), SysctlError> {
-        match self.proc_path().try_exists() {
-            Ok(true) => Ok(()),
-            _ => Err(SysctlError::Unknown(self.key())),
-        }
+    /// Path below `/proc/sys`.
+    pub fn relative_path(&self) -> PathBuf {
+        self.components.iter().collect()
     }
 }
 
@@ -256,16 +250,17 @@ mod tests {
     fn slash_form_keeps_dots_in_components() {
         let s = Sysctl::parse("net/ipv4/conf/eth0.100/forwarding=1").unwrap();
         assert_eq!(
-            s.proc_path(),
-            PathBuf::from("/proc/sys/net/ipv4/conf/eth0.100/forwarding")
+            s.target(),
+            Target::File(PathBuf::from("net/ipv4/conf/eth0.100/forwarding"))
         );
         assert_eq!(s.key(), "net/ipv4/conf/eth0.100/forwarding");
         let d = Sysctl::parse("net.ipv4.ip_forward=1").unwrap();
-        assert_eq!(
-            d.proc_path(),
-            PathBuf::from("/proc/sys/net/ipv4/ip_forward")
-        );
+        assert_eq!(d.relative_path(), PathBuf::from("net/ipv4/ip_forward"));
         assert_eq!(d, Sysctl::parse("net/ipv4/ip_forward=1").unwrap());
+        assert_eq!(
+            Sysctl::parse("kernel.hostname=h").unwrap().target(),
+            Target::Hostname
+        );
     }
 
     #[test]
@@ -329,8 +324,8 @@ mod tests {
             if let Ok(s) = Sysctl::parse(&format!("{key}={value}")) {
                 let again = Sysctl::parse(&s.to_string()).unwrap();
                 prop_assert_eq!(&again, &s);
-                let path = s.proc_path();
-                prop_assert!(path.starts_with("/proc/sys"));
+                let path = s.relative_path();
+                prop_assert!(path.is_relative());
                 prop_assert!(!path.components().any(|c| c == std::path::Component::ParentDir));
             }
         }

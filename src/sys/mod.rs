@@ -5,6 +5,7 @@
 pub mod exec;
 pub mod mountinfo;
 pub mod process;
+pub mod procfs;
 pub mod sched;
 
 use crate::error::{Error, PathContext, Result};

@@ -1,0 +1,183 @@
+//! Sysctls against the real kernel: where the writes land (a private procfs
+//! instance, or /proc/sys when the mount API is unavailable or denied).
+//! Runs as root.
+
+mod common;
+
+use common::*;
+use std::process::Command;
+
+const WATCHED: [&str; 3] = [
+    "vm.swappiness",
+    "net.ipv4.ip_forward",
+    "kernel.shm_rmid_forced",
+];
+
+/// Pins net+ipc with two sysctls from inside throwaway net and ipc
+/// namespaces (so a write that went to the caller's namespaces would change
+/// only those), and checks each value is in the pod and not in the caller.
+fn writes_land_in_the_pod(inject: Option<&str>, user: bool) -> String {
+    let t = TestDir::new();
+    let d = path_str(&t.pins()).to_string();
+    let mut args = vec![
+        "-d",
+        d.as_str(),
+        "-f",
+        "pod",
+        "--net",
+        "--ipc",
+        "-s",
+        "net.ipv4.ip_forward=1",
+        "-s",
+        "kernel.shm_rmid_forced=1",
+    ];
+    if user {
+        args.extend([
+            "--user",
+            "--uid-mapping=0-100000-65536@",
+            "--gid-mapping=0-100000-65536@",
+        ]);
+    }
+    let log = tempfile::NamedTempFile::new().expect("trace file");
+    let before = t.snapshot(&WATCHED);
+    // `unshare` makes the caller's net and ipc namespaces new ones (ip_forward
+    // and shm_rmid_forced 0 there), runs pinns under strace from them, then
+    // prints the caller's values: the pins outlive it.
+    let script = format!(
+        "strace -f -qq -o {trace} -e trace=fsopen,fsconfig,fsmount,move_mount,mount,openat {inject} {bin} {args} && \
+         cat /proc/sys/net/ipv4/ip_forward /proc/sys/kernel/shm_rmid_forced",
+        trace = log.path().display(),
+        inject = inject.map(|i| format!("-e inject={i}")).unwrap_or_default(),
+        bin = BIN,
+        args = args
+            .iter()
+            .map(|a| format!("'{a}'"))
+            .collect::<Vec<_>>()
+            .join(" "),
+    );
+    let out = Command::new("unshare")
+        .args(["--net", "--ipc", "sh", "-c", &script])
+        .output()
+        .expect("run unshare");
+    assert!(
+        out.status.success(),
+        "{script}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let caller: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .map(str::to_string)
+        .collect();
+    assert_eq!(
+        caller,
+        ["0", "0"],
+        "a write reached the caller's namespaces"
+    );
+    let kinds: &[&str] = if user {
+        &["user", "net", "ipc"]
+    } else {
+        &["net", "ipc"]
+    };
+    assert_eq!(
+        in_pins(
+            &t,
+            "pod",
+            kinds,
+            "cat /proc/sys/net/ipv4/ip_forward /proc/sys/kernel/shm_rmid_forced"
+        )
+        .split_whitespace()
+        .collect::<Vec<_>>(),
+        ["1", "1"]
+    );
+    // The host's values are untouched too.
+    assert_eq!(t.snapshot(&WATCHED).sysctls, before.sysctls);
+    std::fs::read_to_string(log.path()).expect("read trace")
+}
+
+fn used_private_procfs(trace: &str) {
+    assert!(
+        trace.contains("fsopen(\"proc\"") && trace.contains("fsmount("),
+        "no private procfs: {trace}"
+    );
+    assert!(
+        !trace.contains("move_mount("),
+        "the instance was attached: {trace}"
+    );
+    assert!(
+        !trace.contains("\"/proc/sys\""),
+        "/proc/sys was used: {trace}"
+    );
+}
+
+fn fell_back(trace: &str, errno: &str) {
+    assert!(
+        trace
+            .lines()
+            .any(|l| l.contains("fsopen(\"proc\", FSOPEN_CLOEXEC)")
+                && l.contains(&format!("= -1 {errno}"))
+                && l.ends_with("(INJECTED)")),
+        "fsopen did not fail with {errno}: {trace}"
+    );
+    assert!(!trace.contains("fsmount("), "{trace}");
+    assert!(
+        trace.contains("\"/proc/sys\""),
+        "no fallback to /proc/sys: {trace}"
+    );
+}
+
+#[test]
+fn private_procfs_writes_resolve_in_the_new_namespaces() {
+    used_private_procfs(&writes_land_in_the_pod(None, false));
+}
+
+#[test]
+fn private_procfs_serves_the_user_namespace_helper() {
+    used_private_procfs(&writes_land_in_the_pod(None, true));
+}
+
+#[test]
+fn without_the_mount_api_proc_sys_is_used() {
+    fell_back(
+        &writes_land_in_the_pod(Some("fsopen:error=ENOSYS"), false),
+        "ENOSYS",
+    );
+    fell_back(
+        &writes_land_in_the_pod(Some("fsopen:error=ENOSYS"), true),
+        "ENOSYS",
+    );
+}
+
+#[test]
+fn when_the_mount_api_is_denied_proc_sys_is_used() {
+    fell_back(
+        &writes_land_in_the_pod(Some("fsopen:error=EPERM"), false),
+        "EPERM",
+    );
+}
+
+#[test]
+fn unknown_key_is_refused_before_any_change_on_both_paths() {
+    for inject in [None, Some("fsopen:error=ENOSYS")] {
+        let t = TestDir::new();
+        let d = path_str(&t.pins()).to_string();
+        let args = ["-d", &d, "-f", "p", "--net", "-s", "net.ipv4.not_a_key=1"];
+        let before = t.snapshot(&WATCHED);
+        let log = tempfile::NamedTempFile::new().unwrap();
+        let trace = log.path();
+        let mut cmd = Command::new("strace");
+        cmd.args(["-f", "-qq", "-o"]).arg(trace);
+        cmd.args(["-e", "trace=unshare,clone,clone3,mkdir,mkdirat"]);
+        if let Some(inject) = inject {
+            cmd.arg("-e").arg(format!("inject={inject}"));
+        }
+        let out = cmd.arg(BIN).args(args).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_one_line_error(out.status.code().unwrap_or(-1), &stderr, "does not exist");
+        let trace = std::fs::read_to_string(trace).unwrap();
+        assert!(
+            !trace.contains("unshare(") && !trace.contains("mkdir"),
+            "changed something before refusing: {trace}"
+        );
+        assert_eq!(t.snapshot(&WATCHED), before);
+    }
+}
