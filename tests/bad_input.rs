@@ -150,6 +150,35 @@ fn cases(t: &TestDir) -> Vec<Case> {
             with(&["--net", "-s", "net.ipv4.ip_forward=1\n0"]),
             "control character",
         ),
+        (
+            "global switch visible in every netns",
+            with(&["--net", "-s", "net.netfilter.nf_hooks_lwtunnel=1"]),
+            "is not namespaced: setting it would change the host",
+        ),
+        (
+            "net.core key of the initial netns only",
+            with(&["--net", "-s", "net.core.rmem_max=1000000"]),
+            "is not namespaced",
+        ),
+        (
+            "host-wide neighbour table",
+            with(&["--net", "-s", "net.ipv4.neigh.default.gc_thresh3=4096"]),
+            "is not namespaced",
+        ),
+        (
+            "interface a new netns lacks",
+            with(&["--net", "-s", "net.ipv4.conf.eth0.forwarding=1"]),
+            "interface \"eth0\"",
+        ),
+        (
+            "read-only sysctl",
+            with(&[
+                "--net",
+                "-s",
+                "net.ipv4.tcp_available_congestion_control=reno",
+            ]),
+            "read-only",
+        ),
         ("non-UTF-8 sysctl", non_utf8_sysctl, "UTF-8"),
         // Id maps
         (

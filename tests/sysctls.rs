@@ -1,10 +1,11 @@
 //! Sysctls against the real kernel: where the writes land (a private procfs
-//! instance, or /proc/sys when the mount API is unavailable or denied).
-//! Runs as root.
+//! instance, or /proc/sys when the mount API is unavailable or denied) and
+//! the IPC keys the kernel namespaces. Runs as root.
 
 mod common;
 
 use common::*;
+use std::path::Path;
 use std::process::Command;
 
 const WATCHED: [&str; 3] = [
@@ -12,6 +13,12 @@ const WATCHED: [&str; 3] = [
     "net.ipv4.ip_forward",
     "kernel.shm_rmid_forced",
 ];
+
+fn pin_ok(args: &[&str]) {
+    let (status, _, stderr) = run(args);
+    assert_eq!(status, 0, "pinns {args:?} failed: {stderr}");
+    assert!(stderr.is_empty(), "unexpected output: {stderr}");
+}
 
 /// Pins net+ipc with two sysctls from inside throwaway net and ipc
 /// namespaces (so a write that went to the caller's namespaces would change
@@ -180,4 +187,34 @@ fn unknown_key_is_refused_before_any_change_on_both_paths() {
         );
         assert_eq!(t.snapshot(&WATCHED), before);
     }
+}
+
+#[test]
+fn ipc_next_id_keys_are_set_in_the_pod() {
+    let t = TestDir::new();
+    let dir = t.pins();
+    let d = path_str(&dir);
+    if !Path::new("/proc/sys/kernel/shm_next_id").exists() {
+        panic!("this kernel lacks CONFIG_CHECKPOINT_RESTORE: kernel.shm_next_id cannot be tested");
+    }
+    pin_ok(&[
+        "-d",
+        d,
+        "-f",
+        "p",
+        "--ipc",
+        "-s",
+        "kernel.shm_next_id=7",
+        "-s",
+        "kernel.msg_next_id=8",
+        "-s",
+        "kernel.sem_next_id=9",
+    ]);
+    let got = in_pins(
+        &t,
+        "p",
+        &["ipc"],
+        "cat /proc/sys/kernel/shm_next_id /proc/sys/kernel/msg_next_id /proc/sys/kernel/sem_next_id",
+    );
+    assert_eq!(got.split_whitespace().collect::<Vec<_>>(), ["7", "8", "9"]);
 }

@@ -1,0 +1,130 @@
+use super::*;
+use proptest::prelude::*;
+
+fn ns(spec: &str) -> NsKind {
+    Sysctl::parse(spec).unwrap().namespace()
+}
+
+fn err(spec: &str) -> SysctlError {
+    Sysctl::parse(spec).unwrap_err()
+}
+
+#[test]
+fn classifies_namespaced_keys() {
+    assert_eq!(ns("net.ipv4.ip_forward=1"), NsKind::Net);
+    assert_eq!(ns("net.ipv4.ip_local_port_range=1024 65000"), NsKind::Net);
+    assert_eq!(ns("kernel.shm_rmid_forced=1"), NsKind::Ipc);
+    assert_eq!(ns("kernel.sem=250 32000 32 128"), NsKind::Ipc);
+    assert_eq!(ns("kernel.shm_next_id=1"), NsKind::Ipc);
+    assert_eq!(ns("kernel.msg_next_id=1"), NsKind::Ipc);
+    assert_eq!(ns("fs.mqueue.msg_max=20"), NsKind::Ipc);
+    assert_eq!(ns("kernel.hostname=pod-a"), NsKind::Uts);
+    assert_eq!(ns("kernel/domainname=example"), NsKind::Uts);
+}
+
+#[test]
+fn refuses_host_wide_keys() {
+    for spec in [
+        "vm.swappiness=33",
+        "kernel.pid_max=4096",
+        "fs.file-max=1",
+        "net.netfilter.nf_hooks_lwtunnel=1",
+        "net.core.rmem_max=1000000",
+        "net.ipv4.tcp_mem=1 2 3",
+        "net.ipv4.neigh.default.gc_thresh3=4096",
+        "fs.mqueue=1",
+        "kernel.hostname.x=1",
+    ] {
+        assert!(
+            matches!(err(spec), SysctlError::NotNamespaced(_)),
+            "{spec}: {}",
+            err(spec)
+        );
+    }
+    assert!(matches!(err("net=1"), SysctlError::BadKey(..)));
+    assert_eq!(
+        err("net.netfilter.nf_hooks_lwtunnel=1").to_string(),
+        "sysctl net.netfilter.nf_hooks_lwtunnel is not namespaced: setting it would change the host"
+    );
+    assert!(matches!(
+        err("net.ipv4.tcp_available_congestion_control=reno"),
+        SysctlError::ReadOnly(_)
+    ));
+    assert!(matches!(
+        err("net.ipv4.conf.eth0.forwarding=1"),
+        SysctlError::NoSuchInterface { interface, .. } if interface == "eth0"
+    ));
+    assert_eq!(ns("net/ipv4/conf/lo/forwarding=1"), NsKind::Net);
+}
+
+#[test]
+fn slash_form_keeps_dots_in_components() {
+    let s = Sysctl::parse("net/ipv4/conf/all.x/forwarding=1");
+    assert!(matches!(s, Err(SysctlError::NoSuchInterface { .. })));
+    let s = Sysctl::parse("net/ipv4/neigh/lo/retrans_time_ms=100").unwrap();
+    assert_eq!(
+        s.target(),
+        Target::File(PathBuf::from("net/ipv4/neigh/lo/retrans_time_ms"))
+    );
+    let d = Sysctl::parse("net.ipv4.ip_forward=1").unwrap();
+    assert_eq!(d.relative_path(), PathBuf::from("net/ipv4/ip_forward"));
+    assert_eq!(d, Sysctl::parse("net/ipv4/ip_forward=1").unwrap());
+    assert_eq!(
+        Sysctl::parse("kernel.hostname=h").unwrap().target(),
+        Target::Hostname
+    );
+}
+
+#[test]
+fn refuses_malformed_specs() {
+    assert!(matches!(
+        err("net.ipv4.ip_forward"),
+        SysctlError::NoEquals(_)
+    ));
+    assert!(matches!(err("=1"), SysctlError::EmptyKey(_)));
+    assert!(matches!(
+        err("net.ipv4.ip_forward="),
+        SysctlError::EmptyValue(_)
+    ));
+    assert!(matches!(err("net..ip_forward=1"), SysctlError::BadKey(..)));
+    assert!(matches!(err("net/../../etc=1"), SysctlError::BadKey(..)));
+    assert!(matches!(
+        err("net.ipv4.ip_forward=1\n2"),
+        SysctlError::BadValue(_)
+    ));
+    assert!(matches!(
+        err(&format!("kernel.hostname={}", "h".repeat(65))),
+        SysctlError::ValueTooLong(..)
+    ));
+}
+
+#[test]
+fn repeats_are_merged_and_conflicts_refused() {
+    let v = parse_all(&["net.ipv4.ip_forward=1", "net/ipv4/ip_forward=1"]).unwrap();
+    assert_eq!(v.len(), 1);
+    assert!(matches!(
+        parse_all(&["net.ipv4.ip_forward=1", "net.ipv4.ip_forward=0"]),
+        Err(SysctlError::Conflict(_))
+    ));
+}
+
+proptest! {
+    #[test]
+    fn never_panics(s in any::<String>()) {
+        let _ = Sysctl::parse(&s);
+    }
+
+    #[test]
+    fn accepted_specs_round_trip_and_stay_under_proc_sys(
+        key in "(net|kernel|fs)([./][a-z0-9_.-]{1,12}){1,4}",
+        value in "[ -~]{0,20}",
+    ) {
+        if let Ok(s) = Sysctl::parse(&format!("{key}={value}")) {
+            let again = Sysctl::parse(&s.to_string()).unwrap();
+            prop_assert_eq!(&again, &s);
+            let path = s.relative_path();
+            prop_assert!(path.is_relative());
+            prop_assert!(!path.components().any(|c| c == std::path::Component::ParentDir));
+        }
+    }
+}
