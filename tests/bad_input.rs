@@ -148,7 +148,21 @@ fn cases(t: &TestDir) -> Vec<Case> {
         (
             "sysctl value with newline",
             with(&["--net", "-s", "net.ipv4.ip_forward=1\n0"]),
+            "newline",
+        ),
+        (
+            "sysctl value with an escape",
+            with(&["--net", "-s", "net.ipv4.tcp_congestion_control=\x1b[2J"]),
             "control character",
+        ),
+        (
+            "sysctl value longer than a page",
+            with(&[
+                "--net",
+                "-s",
+                &format!("net.ipv4.tcp_congestion_control={}", "c".repeat(4096)),
+            ]),
+            "limit is 4095",
         ),
         (
             "global switch visible in every netns",

@@ -1,6 +1,6 @@
 //! Sysctls against the real kernel: where the writes land (a private procfs
-//! instance, or /proc/sys when the mount API is unavailable or denied) and
-//! the IPC keys the kernel namespaces. Runs as root.
+//! instance, or /proc/sys when the mount API is unavailable or denied), the
+//! IPC keys the kernel namespaces, and values as the kernel prints them. Runs as root.
 
 mod common;
 
@@ -187,6 +187,38 @@ fn unknown_key_is_refused_before_any_change_on_both_paths() {
         );
         assert_eq!(t.snapshot(&WATCHED), before);
     }
+}
+
+#[test]
+fn tabs_and_runs_of_blanks_reach_the_kernel() {
+    let t = TestDir::new();
+    let dir = t.pins();
+    let d = path_str(&dir);
+    pin_ok(&[
+        "-d",
+        d,
+        "-f",
+        "p",
+        "--net",
+        "--ipc",
+        "-s",
+        "net.ipv4.ip_local_port_range=20000\t40000",
+        "-s",
+        "kernel.sem=250  32000\t 32 128",
+    ]);
+    assert_eq!(
+        in_pins(
+            &t,
+            "p",
+            &["net"],
+            "cat /proc/sys/net/ipv4/ip_local_port_range"
+        ),
+        "20000\t40000"
+    );
+    assert_eq!(
+        in_pins(&t, "p", &["ipc"], "cat /proc/sys/kernel/sem"),
+        "250\t32000\t32\t128"
+    );
 }
 
 #[test]

@@ -13,10 +13,12 @@ use scope::Scope;
 use std::fmt;
 use std::path::PathBuf;
 
-/// Longest value we pass on; sysctl writes are limited to a page.
-const VALUE_MAX: usize = 4096;
+/// Longest value: the kernel reads at most a page minus one byte of a write
+/// to a sysctl file and silently drops the rest; 4 KiB is the smallest page.
+pub const VALUE_MAX: usize = 4095;
 /// `__NEW_UTS_LEN`: the kernel's limit for hostname and domainname.
 const UTS_MAX: usize = 64;
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SysctlError {
     #[error("sysctl {0:?} must be KEY=VALUE")]
@@ -27,8 +29,8 @@ pub enum SysctlError {
     EmptyValue(String),
     #[error("sysctl key {0:?} is malformed: {1}")]
     BadKey(String, &'static str),
-    #[error("sysctl {0} value contains a control character")]
-    BadValue(String),
+    #[error("sysctl {0} value contains {1}, which no sysctl value can hold")]
+    BadValue(String, &'static str),
     #[error("sysctl {0} value is {1} bytes long; the limit is {2}")]
     ValueTooLong(String, usize, usize),
     #[error("sysctl {0} is not namespaced: setting it would change the host")]
@@ -69,6 +71,8 @@ pub struct Sysctl {
 impl Sysctl {
     /// Parses `KEY=VALUE`. Keys use `.` or `/` as separator; when a key
     /// contains `/`, dots are part of a component (`net/ipv4/conf/eth0.100/forwarding`).
+    /// Blanks around key and value are dropped (as sysctl(8) does); blanks
+    /// inside the value are kept exactly (`20000<TAB>40000`).
     pub fn parse(spec: &str) -> Result<Sysctl, SysctlError> {
         let (key, value) = spec
             .split_once('=')
@@ -92,13 +96,7 @@ impl Sysctl {
             }
             Some(Scope::Host) | None => return Err(SysctlError::NotNamespaced(display)),
         };
-        let value = value.trim();
-        if value.is_empty() {
-            return Err(SysctlError::EmptyValue(display));
-        }
-        if value.chars().any(char::is_control) {
-            return Err(SysctlError::BadValue(display));
-        }
+        let value = check_value(&display, value)?;
         let limit = if ns == NsKind::Uts {
             UTS_MAX
         } else {
@@ -148,6 +146,30 @@ impl fmt::Display for Sysctl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}={}", self.key(), self.value)
     }
+}
+
+/// Blanks the kernel's number parser skips between and around values
+/// (`isspace` but the newline, which ends a string value).
+fn is_blank(c: char) -> bool {
+    matches!(c, ' ' | '\t' | '\r' | '\x0b' | '\x0c')
+}
+
+fn check_value<'a>(key: &str, value: &'a str) -> Result<&'a str, SysctlError> {
+    let value = value.trim_matches(is_blank);
+    if value.is_empty() {
+        return Err(SysctlError::EmptyValue(key.to_string()));
+    }
+    let bad = |what| Err(SysctlError::BadValue(key.to_string(), what));
+    if value.contains('\0') {
+        return bad("a NUL byte");
+    }
+    if value.contains('\n') {
+        return bad("a newline");
+    }
+    if value.chars().any(|c| c.is_control() && !is_blank(c)) {
+        return bad("a control character");
+    }
+    Ok(value)
 }
 
 fn split_key(key: &str) -> Result<Vec<String>, SysctlError> {
