@@ -207,19 +207,30 @@ fn join_display(components: &[String]) -> String {
     components.join(sep)
 }
 
-/// Parses every spec, drops exact repeats, and refuses a key given twice with
-/// different values.
+/// Parses every `-s` argument, drops exact repeats, and refuses a key given
+/// twice with different values. O(n log n): a sort brings repeats together
+/// (no hashing, so no random seed to draw for the usual two or three keys).
 pub fn parse_all<S: AsRef<str>>(specs: &[S]) -> Result<Vec<Sysctl>, SysctlError> {
-    let mut out: Vec<Sysctl> = Vec::with_capacity(specs.len());
+    let mut all: Vec<Sysctl> = Vec::with_capacity(specs.len());
     for spec in specs {
-        let sysctl = Sysctl::parse(spec.as_ref())?;
-        match out.iter().find(|s| s.components == sysctl.components) {
-            Some(prev) if prev.value == sysctl.value => {}
-            Some(_) => return Err(SysctlError::Conflict(sysctl.key())),
-            None => out.push(sysctl),
+        all.push(Sysctl::parse(spec.as_ref())?);
+    }
+    // A stable sort keeps repeats in command-line order: the first stays.
+    let mut order: Vec<usize> = (0..all.len()).collect();
+    order.sort_by(|&a, &b| all[a].components.cmp(&all[b].components));
+    let mut repeat = vec![false; all.len()];
+    for pair in order.windows(2) {
+        let (first, again) = (&all[pair[0]], &all[pair[1]]);
+        if first.components == again.components {
+            if first.value != again.value {
+                return Err(SysctlError::Conflict(again.key()));
+            }
+            repeat[pair[1]] = true;
         }
     }
-    Ok(out)
+    let mut repeat = repeat.into_iter();
+    all.retain(|_| !repeat.next().unwrap_or(false));
+    Ok(all)
 }
 
 #[cfg(test)]

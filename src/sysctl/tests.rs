@@ -144,6 +144,25 @@ fn repeats_are_merged_and_conflicts_refused() {
     ));
 }
 
+#[test]
+fn many_distinct_keys_are_judged_one_by_one() {
+    let mut specs: Vec<String> = (0..70_000)
+        .map(|i| format!("net.ipv4.conf.lo.x{i}=1"))
+        .collect();
+    assert_eq!(parse_all(&specs).unwrap().len(), 70_000);
+    specs.push("net.ipv4.conf.lo.x69999=2".into());
+    assert_eq!(
+        parse_all(&specs).unwrap_err(),
+        SysctlError::Conflict("net.ipv4.conf.lo.x69999".into())
+    );
+    specs.pop();
+    specs.push("vm.swappiness=1".into());
+    assert!(matches!(
+        parse_all(&specs),
+        Err(SysctlError::NotNamespaced(_))
+    ));
+}
+
 proptest! {
     #[test]
     fn never_panics(s in any::<String>()) {
