@@ -193,6 +193,15 @@ fn cases(t: &TestDir) -> Vec<Case> {
             ]),
             "read-only",
         ),
+        (
+            "loose quoted sysctl list",
+            with(&[
+                "--net",
+                "-s",
+                "'net.ipv4.ip_forward=1' + 'net.ipv4.tcp_syncookies=1'",
+            ]),
+            "'KEY=VALUE'+'KEY=VALUE'",
+        ),
         ("non-UTF-8 sysctl", non_utf8_sysctl, "UTF-8"),
         // Id maps
         (

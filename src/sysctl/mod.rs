@@ -1,4 +1,5 @@
-//! Pod sysctls: parsing `KEY=VALUE`, deciding which namespace a key lives
+//! Pod sysctls: parsing `KEY=VALUE` (and the one-argument form of CRI-O
+//! 1.20-1.23), deciding which namespace a key lives
 //! in (the table in [`scope`]).
 //!
 //! Only keys that are namespaced by the kernel are accepted, and only when
@@ -45,6 +46,10 @@ pub enum SysctlError {
     Conflict(String),
     #[error("sysctl {0} does not exist on this kernel")]
     Unknown(String),
+    #[error(
+        "sysctl argument {0:?} starts with a quote but is not CRI-O's 'KEY=VALUE'+'KEY=VALUE' form"
+    )]
+    BadQuotedList(String),
 }
 
 /// Where a value goes.
@@ -207,13 +212,40 @@ fn join_display(components: &[String]) -> String {
     components.join(sep)
 }
 
+/// The items of CRI-O 1.20-1.23's single `-s` argument: every `KEY=VALUE`
+/// in single quotes, joined by `+` (`'k1=v1'+'k2=v2'`). Those versions put
+/// no quote or `+` inside an item (their helper split on `+`), so neither
+/// is accepted here.
+fn quoted_items(arg: &str) -> Result<Vec<&str>, SysctlError> {
+    let refuse = || SysctlError::BadQuotedList(arg.to_string());
+    let inner = arg
+        .strip_prefix('\'')
+        .and_then(|a| a.strip_suffix('\''))
+        .ok_or_else(refuse)?;
+    let items: Vec<&str> = inner.split("'+'").collect();
+    if items
+        .iter()
+        .any(|i| i.is_empty() || i.contains('\'') || i.contains('+'))
+    {
+        return Err(refuse());
+    }
+    Ok(items)
+}
+
 /// Parses every `-s` argument, drops exact repeats, and refuses a key given
 /// twice with different values. O(n log n): a sort brings repeats together
 /// (no hashing, so no random seed to draw for the usual two or three keys).
 pub fn parse_all<S: AsRef<str>>(specs: &[S]) -> Result<Vec<Sysctl>, SysctlError> {
     let mut all: Vec<Sysctl> = Vec::with_capacity(specs.len());
     for spec in specs {
-        all.push(Sysctl::parse(spec.as_ref())?);
+        let spec = spec.as_ref();
+        if spec.starts_with('\'') {
+            for item in quoted_items(spec)? {
+                all.push(Sysctl::parse(item)?);
+            }
+        } else {
+            all.push(Sysctl::parse(spec)?);
+        }
     }
     // A stable sort keeps repeats in command-line order: the first stays.
     let mut order: Vec<usize> = (0..all.len()).collect();

@@ -163,10 +163,51 @@ fn many_distinct_keys_are_judged_one_by_one() {
     ));
 }
 
+#[test]
+fn crio_1_20_quoted_list_is_split() {
+    let v = parse_all(&["'net.ipv4.ip_forward=1'+'kernel.shm_rmid_forced=1'"]).unwrap();
+    let keys: Vec<String> = v.iter().map(Sysctl::to_string).collect();
+    assert_eq!(keys, ["net.ipv4.ip_forward=1", "kernel.shm_rmid_forced=1"]);
+    let v = parse_all(&["'net.ipv4.ip_local_port_range=20000 40000'"]).unwrap();
+    assert_eq!(v[0].value(), "20000 40000");
+    assert_eq!(
+        parse_all(&["'net.ipv4.ip_forward=1'", "net.ipv4.ip_forward=1"])
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+#[test]
+fn only_the_exact_quoted_form_is_accepted() {
+    for arg in [
+        "'",
+        "''",
+        "'net.ipv4.ip_forward=1",
+        "'net.ipv4.ip_forward=1'+",
+        "'net.ipv4.ip_forward=1'+'",
+        "'net.ipv4.ip_forward=1'+''",
+        "'net.ipv4.ip_forward=1'++'kernel.shm_rmid_forced=1'",
+        "'net.ipv4.ip_forward=1' + 'kernel.shm_rmid_forced=1'",
+        "'net.ipv4.ip_forward=1'+kernel.shm_rmid_forced=1",
+        "'net.ipv4.ip_forward=1+1'",
+        "'kernel.domainname=it's'",
+    ] {
+        assert!(
+            matches!(parse_all(&[arg]), Err(SysctlError::BadQuotedList(_))),
+            "{arg:?}: {:?}",
+            parse_all(&[arg])
+        );
+    }
+    // Quotes elsewhere are part of an ordinary value, judged by the kernel.
+    assert!(parse_all(&["net.ipv4.ip_forward='1'+'2'"]).is_ok());
+}
+
 proptest! {
     #[test]
     fn never_panics(s in any::<String>()) {
         let _ = Sysctl::parse(&s);
+        let _ = parse_all(&[s]);
     }
 
     #[test]
@@ -181,5 +222,23 @@ proptest! {
             prop_assert!(path.is_relative());
             prop_assert!(!path.components().any(|c| c == std::path::Component::ParentDir));
         }
+    }
+
+    /// The quoted list means exactly its items given one by one.
+    #[test]
+    fn quoted_list_equals_separate_items(
+        items in proptest::collection::vec(
+            prop_oneof![
+                Just("net.ipv4.ip_forward=1"),
+                Just("kernel.shm_rmid_forced=1"),
+                Just("net.ipv4.ip_local_port_range=20000\t40000"),
+                Just("kernel.hostname=pod"),
+                Just("vm.swappiness=1"),
+            ],
+            1..5,
+        )
+    ) {
+        let joined = format!("'{}'", items.join("'+'"));
+        prop_assert_eq!(parse_all(&[joined]), parse_all(&items));
     }
 }
