@@ -93,7 +93,21 @@ impl IdMap {
 
     /// Whether id 0 inside the namespace is mapped (so the helper can become it).
     pub fn maps_root(&self) -> bool {
-        self.0.iter().any(|r| r.container == 0)
+        self.maps_container_id(0)
+    }
+
+    /// Whether `id` inside the namespace is mapped.
+    pub fn maps_container_id(&self, id: u32) -> bool {
+        self.0
+            .iter()
+            .any(|r| r.container <= id && u64::from(id) < IdRange::end(r.container, r.size))
+    }
+
+    /// The highest id inside the namespace that is mapped.
+    pub fn highest_container_id(&self) -> u32 {
+        let end = self.0.iter().map(|r| IdRange::end(r.container, r.size));
+        // Every range has a size of at least 1 and ends below u32::MAX.
+        end.max().map_or(0, |e| (e - 1) as u32)
     }
 }
 
@@ -232,6 +246,16 @@ mod tests {
         ));
         let many: String = (0..341).map(|i| format!("{i}-{}-1@", 1000 + i)).collect();
         assert!(matches!(bad(&many), IdMapError::TooMany { count: 341, .. }));
+    }
+
+    #[test]
+    fn mapped_ids() {
+        let m = IdMap::parse("gid", "1000-200000-10@0-100000-1000").unwrap();
+        assert!(m.maps_container_id(0) && m.maps_container_id(1009));
+        assert!(!m.maps_container_id(1010));
+        assert_eq!(m.highest_container_id(), 1009);
+        let top = IdMap::parse("gid", "4294967293-0-1").unwrap();
+        assert_eq!(top.highest_container_id(), 4294967293);
     }
 
     proptest! {

@@ -134,7 +134,7 @@ impl PinPlan {
             other => other.unwrap_or_default(),
         };
 
-        let sysctls = sysctl::parse_all(req.sysctls)?;
+        let mut sysctls = sysctl::parse_all(req.sysctls)?;
         for s in &sysctls {
             if !namespaces.contains(&(s.namespace(), Source::New)) {
                 return Err(SysctlError::NamespaceNotCreated {
@@ -143,6 +143,9 @@ impl PinPlan {
                 }
                 .into());
             }
+        }
+        if let Some(maps) = &id_maps {
+            sysctl::fit_to_user_namespace(&mut sysctls, &maps.gid)?;
         }
 
         Ok(PinPlan {

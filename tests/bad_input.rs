@@ -253,6 +253,24 @@ fn cases(t: &TestDir) -> Vec<Case> {
             "overlap",
         ),
         (
+            "ping range the gid map cannot express",
+            {
+                let mut v = user("0-100000-65536", "0-100000-65536");
+                v.extend(os(&["-s", "net.ipv4.ping_group_range=0 70000"]));
+                v
+            },
+            "ping_group_range=\"0 70000\"",
+        ),
+        (
+            "sysctl hidden in a userns-owned netns",
+            {
+                let mut v = user("0-100000-65536", "0-100000-65536");
+                v.extend(os(&["-s", "net.ipv6.route.gc_thresh=1024"]));
+                v
+            },
+            "owned by a new user namespace",
+        ),
+        (
             "map with empty range",
             user("0-1-1@@", "0-1-1"),
             "CONTAINER-HOST-SIZE",

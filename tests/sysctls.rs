@@ -1,12 +1,11 @@
 //! Sysctls against the real kernel: where the writes land (a private procfs
-//! instance, or /proc/sys when the mount API is unavailable or denied), the
-//! IPC keys the kernel namespaces, values as the kernel prints them, and a
-//! huge `-s` list. Runs as root.
+//! instance, or /proc/sys when the mount API is unavailable or denied), what a
+//! user namespace changes, and every argv real CRI-O 1.26 and 1.36 passed. Runs as root.
 
 mod common;
 
 use common::*;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 const WATCHED: [&str; 3] = [
@@ -250,6 +249,119 @@ fn ipc_next_id_keys_are_set_in_the_pod() {
         "cat /proc/sys/kernel/shm_next_id /proc/sys/kernel/msg_next_id /proc/sys/kernel/sem_next_id",
     );
     assert_eq!(got.split_whitespace().collect::<Vec<_>>(), ["7", "8", "9"]);
+}
+
+#[test]
+fn ping_group_range_is_narrowed_in_a_user_namespace_pod() {
+    let t = TestDir::new();
+    let dir = t.pins();
+    let d = path_str(&dir);
+    pin_ok(&[
+        "-d",
+        d,
+        "-f",
+        "u",
+        "--user",
+        "--uid-mapping=0-100000-65536@",
+        "--gid-mapping=0-100000-65536@",
+        "--net",
+        "-s",
+        "net.ipv4.ping_group_range=0  2147483647",
+    ]);
+    // Read back inside: the pod's user namespace sees its own gids.
+    assert_eq!(
+        in_pins(
+            &t,
+            "u",
+            &["user", "net"],
+            "cat /proc/sys/net/ipv4/ping_group_range"
+        ),
+        "0\t65535"
+    );
+    // From the host the same range shows as the host gids it maps to.
+    assert_eq!(
+        in_pins(&t, "u", &["net"], "cat /proc/sys/net/ipv4/ping_group_range"),
+        "100000\t165535"
+    );
+    // Without a user namespace the value is written as given.
+    pin_ok(&[
+        "-d",
+        d,
+        "-f",
+        "n",
+        "--net",
+        "-s",
+        "net.ipv4.ping_group_range=0 2147483647",
+    ]);
+    assert_eq!(
+        in_pins(&t, "n", &["net"], "cat /proc/sys/net/ipv4/ping_group_range"),
+        "0\t2147483647"
+    );
+}
+
+/// `shared/fixtures` beside the repository (as CI lays it out), or where
+/// PINNS_SHARED_DIR says.
+fn fixtures_dir() -> Option<PathBuf> {
+    let shared = std::env::var_os("PINNS_SHARED_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared"));
+    let dir = shared.join("fixtures");
+    dir.is_dir().then_some(dir)
+}
+
+/// Every pinns argv captured from real CRI-O 1.26.4 and 1.36.3 pins (with
+/// `-d` moved to a temp dir) and tears down as CRI-O does.
+#[test]
+fn every_captured_crio_argv_pins_and_tears_down() {
+    let Some(fixtures) = fixtures_dir() else {
+        println!("skipped: no shared/fixtures beside the repository (set PINNS_SHARED_DIR)");
+        return;
+    };
+    let mut calls = 0;
+    for version in ["crio-1.26", "crio-1.36"] {
+        let path = fixtures.join(version).join("pinns-argv.jsonl");
+        let text = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+        for line in text.lines().filter(|l| !l.trim().is_empty()) {
+            let record: serde_json::Value = serde_json::from_str(line).expect("JSON line");
+            let argv: Vec<String> = record["argv"]
+                .as_array()
+                .expect("argv array")
+                .iter()
+                .map(|a| a.as_str().expect("string").to_string())
+                .collect();
+            pin_and_tear_down(version, &argv[1..]);
+            calls += 1;
+        }
+    }
+    assert!(calls >= 10, "only {calls} captured calls");
+}
+
+fn pin_and_tear_down(version: &str, args: &[String]) {
+    let t = TestDir::new();
+    let d = path_str(&t.pins()).to_string();
+    let mut args: Vec<String> = args.to_vec();
+    let at = args.iter().position(|a| a == "-d").expect("-d") + 1;
+    args[at] = d;
+    let name = args[args.iter().position(|a| a == "-f").expect("-f") + 1].clone();
+    let before = t.snapshot(&WATCHED);
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (status, _, stderr) = run(&refs);
+    assert_eq!(status, 0, "{version} argv {args:?}: {stderr}");
+    let pins = t.nsfs_mounts();
+    let kinds = args
+        .iter()
+        .filter(|a| a.starts_with("--") && !a.contains("mapping"))
+        .count();
+    assert_eq!(pins.len(), kinds, "{version} argv {args:?}: pins {pins:?}");
+    for pin in &pins {
+        assert!(pin.ends_with(&name), "{pin:?}");
+        // CRI-O's teardown: lazy unmount, then remove the file.
+        nix::mount::umount2(pin, nix::mount::MntFlags::MNT_DETACH).expect("unmount pin");
+        std::fs::remove_file(pin).expect("remove pin");
+    }
+    assert!(t.mounts().is_empty(), "{:?}", t.mounts());
+    assert_eq!(t.snapshot(&WATCHED).sysctls, before.sysctls);
 }
 
 /// A huge `-s` list is judged in full and refused with one line (its cost

@@ -1,6 +1,6 @@
 //! Pod sysctls: parsing `KEY=VALUE` (and the one-argument form of CRI-O
-//! 1.20-1.23), deciding which namespace a key lives
-//! in (the table in [`scope`]).
+//! 1.20-1.23), deciding which namespace a key lives in (the table in
+//! [`scope`]), and fitting values to a new user namespace.
 //!
 //! Only keys that are namespaced by the kernel are accepted, and only when
 //! the namespace they live in is created by this very call: anything else
@@ -9,6 +9,7 @@
 
 mod scope;
 
+use crate::idmap::IdMap;
 use crate::ns::NsKind;
 use scope::Scope;
 use std::fmt;
@@ -19,6 +20,9 @@ use std::path::PathBuf;
 pub const VALUE_MAX: usize = 4095;
 /// `__NEW_UTS_LEN`: the kernel's limit for hostname and domainname.
 const UTS_MAX: usize = 64;
+/// `net.ipv4.ping_group_range`'s "every group", as OpenShift's
+/// `default_sysctls` give it (the kernel's largest gid there is 2^31-1).
+const PING_ALL_GROUPS: [u32; 2] = [0, 2_147_483_647];
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SysctlError {
@@ -40,6 +44,8 @@ pub enum SysctlError {
     ReadOnly(String),
     #[error("sysctl {key} belongs to network interface {interface:?}, which a new network namespace does not have (only lo)")]
     NoSuchInterface { key: String, interface: String },
+    #[error("sysctl {0} does not exist in a network namespace owned by a new user namespace (the kernel shows it only to the host's user namespace)")]
+    HiddenFromUserNamespace(String),
     #[error("sysctl {key} lives in the {ns} namespace, which this call does not create (add --{ns}, without =host)")]
     NamespaceNotCreated { key: String, ns: NsKind },
     #[error("sysctl {0} is given twice with different values")]
@@ -50,6 +56,12 @@ pub enum SysctlError {
         "sysctl argument {0:?} starts with a quote but is not CRI-O's 'KEY=VALUE'+'KEY=VALUE' form"
     )]
     BadQuotedList(String),
+    #[error("sysctl net.ipv4.ping_group_range={range:?}: {why} in the pod's user namespace (gid mapping {map})")]
+    PingGroupRange {
+        range: String,
+        why: &'static str,
+        map: String,
+    },
 }
 
 /// Where a value goes.
@@ -71,6 +83,8 @@ pub struct Sysctl {
     components: Vec<String>,
     value: String,
     ns: NsKind,
+    /// Registered only in network namespaces of the initial user namespace.
+    initial_user_only: bool,
 }
 
 impl Sysctl {
@@ -88,9 +102,9 @@ impl Sysctl {
         }
         let components = split_key(key)?;
         let display = join_display(&components);
-        let ns = match scope::scope_of(&components) {
+        let scope = scope::scope_of(&components);
+        let ns = match scope {
             Some(Scope::Ns(ns)) => ns,
-            // Refused when a user namespace is created: see the table.
             Some(Scope::NetInitialUser) => NsKind::Net,
             Some(Scope::ReadOnly) => return Err(SysctlError::ReadOnly(display)),
             Some(Scope::Interface) => {
@@ -114,6 +128,7 @@ impl Sysctl {
             components,
             value: value.to_string(),
             ns,
+            initial_user_only: scope == Some(Scope::NetInitialUser),
         })
     }
 
@@ -144,6 +159,10 @@ impl Sysctl {
     /// Path below `/proc/sys`.
     pub fn relative_path(&self) -> PathBuf {
         self.components.iter().collect()
+    }
+
+    fn is(&self, key: [&str; 3]) -> bool {
+        self.components.iter().map(String::as_str).eq(key)
     }
 }
 
@@ -263,6 +282,56 @@ pub fn parse_all<S: AsRef<str>>(specs: &[S]) -> Result<Vec<Sysctl>, SysctlError>
     let mut repeat = repeat.into_iter();
     all.retain(|_| !repeat.next().unwrap_or(false));
     Ok(all)
+}
+
+/// Adjusts the sysctls of a call that creates a user namespace with this
+/// gid mapping, or refuses what the kernel would refuse there.
+///
+/// `net.ipv4.ping_group_range` is read in the writer's user namespace and
+/// both ends must be mapped gids. Its "every group" value is narrowed to
+/// `0 <highest mapped gid>`, as CRI-O 1.31 and later do before calling the
+/// helper; any other range must already be expressible.
+pub fn fit_to_user_namespace(sysctls: &mut [Sysctl], gids: &IdMap) -> Result<(), SysctlError> {
+    for s in sysctls.iter_mut() {
+        if s.initial_user_only {
+            return Err(SysctlError::HiddenFromUserNamespace(s.key()));
+        }
+        if s.is(["net", "ipv4", "ping_group_range"]) {
+            s.value = fit_ping_range(&s.value, gids)?;
+        }
+    }
+    Ok(())
+}
+
+fn fit_ping_range(value: &str, gids: &IdMap) -> Result<String, SysctlError> {
+    let refuse = |why| SysctlError::PingGroupRange {
+        range: value.to_string(),
+        why,
+        map: gids.to_string(),
+    };
+    let ends: Vec<u32> = value
+        .split(is_blank)
+        .filter(|w| !w.is_empty())
+        .map(|w| w.parse::<u32>())
+        .collect::<Result<_, _>>()
+        .map_err(|_| refuse("not two group ids"))?;
+    let [low, high] = ends[..] else {
+        return Err(refuse("not two group ids"));
+    };
+    let narrowed = [low, high] == PING_ALL_GROUPS;
+    let [low, high] = if narrowed {
+        [0, gids.highest_container_id()]
+    } else {
+        [low, high]
+    };
+    if !gids.maps_container_id(low) || !gids.maps_container_id(high) {
+        return Err(refuse("an end of the range is not a mapped group"));
+    }
+    Ok(if narrowed {
+        format!("{low} {high}")
+    } else {
+        value.to_string()
+    })
 }
 
 #[cfg(test)]

@@ -203,6 +203,77 @@ fn only_the_exact_quoted_form_is_accepted() {
     assert!(parse_all(&["net.ipv4.ip_forward='1'+'2'"]).is_ok());
 }
 
+fn gids(map: &str) -> IdMap {
+    IdMap::parse("gid", map).unwrap()
+}
+
+fn fit(specs: &[&str], map: &str) -> Result<Vec<String>, SysctlError> {
+    let mut v = parse_all(specs).unwrap();
+    fit_to_user_namespace(&mut v, &gids(map))?;
+    Ok(v.iter().map(Sysctl::to_string).collect())
+}
+
+#[test]
+fn every_group_is_narrowed_to_the_mapping() {
+    assert_eq!(
+        fit(
+            &["net.ipv4.ping_group_range=0 2147483647"],
+            "0-100000-65536@"
+        )
+        .unwrap(),
+        ["net.ipv4.ping_group_range=0 65535"]
+    );
+    assert_eq!(
+        fit(
+            &["net.ipv4.ping_group_range=0\t\t2147483647"],
+            "0-1000-1@1-100000-65535@"
+        )
+        .unwrap(),
+        ["net.ipv4.ping_group_range=0 65535"]
+    );
+    // The highest container gid of all ranges, whatever their order.
+    assert_eq!(
+        fit(
+            &["net.ipv4.ping_group_range=0 2147483647"],
+            "1000-200000-10@0-100000-1000"
+        )
+        .unwrap(),
+        ["net.ipv4.ping_group_range=0 1009"]
+    );
+    // A range the mapping expresses is kept as given.
+    assert_eq!(
+        fit(&["net.ipv4.ping_group_range=10\t20"], "0-100000-65536").unwrap(),
+        ["net.ipv4.ping_group_range=10\t20"]
+    );
+    // Other keys are left alone.
+    assert_eq!(
+        fit(&["net.ipv4.ip_forward=1"], "0-100000-1").unwrap(),
+        ["net.ipv4.ip_forward=1"]
+    );
+}
+
+#[test]
+fn ranges_the_mapping_cannot_express_are_refused() {
+    for (range, map) in [
+        ("0 70000", "0-100000-65536"),
+        ("1 2147483646", "0-100000-65536"),
+        ("0 2147483647", "1-100000-65536"),
+        ("0 banana", "0-100000-65536"),
+        ("0 1 2", "0-100000-65536"),
+    ] {
+        let e = fit(&[&format!("net.ipv4.ping_group_range={range}")], map).unwrap_err();
+        assert!(
+            matches!(e, SysctlError::PingGroupRange { .. }),
+            "{range}: {e}"
+        );
+        let line = e.to_string();
+        assert!(line.contains(range) || line.contains(&format!("{range:?}")));
+        assert!(line.contains(&gids(map).to_string()), "{line}");
+    }
+    let e = fit(&["net.ipv6.route.gc_thresh=1"], "0-1-1").unwrap_err();
+    assert!(matches!(e, SysctlError::HiddenFromUserNamespace(_)));
+}
+
 proptest! {
     #[test]
     fn never_panics(s in any::<String>()) {
