@@ -21,6 +21,22 @@ fn os(args: &[&str]) -> Vec<OsString> {
     args.iter().map(OsString::from).collect()
 }
 
+/// 340 ranges whose uid_map text is 4095 + `extra` bytes: the kernel's
+/// largest one-page write when `extra` is 0 (see src/idmap.rs).
+pub fn page_sized_map(extra: usize) -> String {
+    (0..340u32)
+        .map(|i| {
+            let host = if i < 214 {
+                1_000 + 10 * i
+            } else {
+                50_000 + 10 * i
+            };
+            let size = if (i as usize) < extra { 10 } else { 1 };
+            format!("{}-{host}-{size}@", i * 10)
+        })
+        .collect()
+}
+
 fn cases(t: &TestDir) -> Vec<Case> {
     let d = path_str(&t.pins()).to_string();
     let file_dir = path_str(&t.path().join("a-file")).to_string();
@@ -251,6 +267,21 @@ fn cases(t: &TestDir) -> Vec<Case> {
             "overlapping host ids",
             user("0-100000-100@200-100050-10", "0-1-1"),
             "overlap",
+        ),
+        (
+            "map longer than the kernel's one-page write",
+            user(&page_sized_map(1), "0-1-1"),
+            "at most 4095",
+        ),
+        (
+            "map of 341 ranges",
+            user(
+                &(0..341)
+                    .map(|i| format!("{i}-{}-1@", 1000 + i))
+                    .collect::<String>(),
+                "0-1-1",
+            ),
+            "at most 340",
         ),
         (
             "ping range the gid map cannot express",

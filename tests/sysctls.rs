@@ -1,6 +1,7 @@
-//! Sysctls against the real kernel: where the writes land (a private procfs
-//! instance, or /proc/sys when the mount API is unavailable or denied), what a
-//! user namespace changes, and every argv real CRI-O 1.26 and 1.36 passed. Runs as root.
+//! Sysctls and id maps against the real kernel: where the writes land (a
+//! private procfs instance, or /proc/sys when the mount API is unavailable
+//! or denied), what a user namespace changes, the largest id map the kernel
+//! takes, and every argv real CRI-O 1.26 and 1.36 passed. Runs as root.
 
 mod common;
 
@@ -297,6 +298,79 @@ fn ping_group_range_is_narrowed_in_a_user_namespace_pod() {
         in_pins(&t, "n", &["net"], "cat /proc/sys/net/ipv4/ping_group_range"),
         "0\t2147483647"
     );
+}
+
+/// 340 ranges, 4095 bytes of uid_map text: the kernel's largest map.
+fn page_sized_map(extra: usize) -> String {
+    (0..340u32)
+        .map(|i| {
+            let host = if i < 214 {
+                1_000 + 10 * i
+            } else {
+                50_000 + 10 * i
+            };
+            let size = if (i as usize) < extra { 10 } else { 1 };
+            format!("{}-{host}-{size}@", i * 10)
+        })
+        .collect()
+}
+
+#[test]
+fn the_largest_id_map_is_taken_by_the_kernel() {
+    let t = TestDir::new();
+    let dir = t.pins();
+    let d = path_str(&dir);
+    let map = page_sized_map(0);
+    pin_ok(&[
+        "-d",
+        d,
+        "-f",
+        "big",
+        "--user",
+        &format!("--uid-mapping={map}"),
+        &format!("--gid-mapping={map}"),
+        "--net",
+    ]);
+    for file in ["uid_map", "gid_map"] {
+        let text = in_pins(&t, "big", &["user"], &format!("cat /proc/self/{file}"));
+        assert_eq!(text.lines().count(), 340, "{file}: {text}");
+    }
+}
+
+#[test]
+fn an_oversized_id_map_creates_nothing() {
+    let t = TestDir::new();
+    let d = path_str(&t.pins()).to_string();
+    let map = page_sized_map(1);
+    let uid = format!("--uid-mapping={map}");
+    let log = tempfile::NamedTempFile::new().unwrap();
+    let before = t.snapshot(&WATCHED);
+    let out = Command::new("strace")
+        .args(["-f", "-qq", "-o"])
+        .arg(log.path())
+        .args(["-e", "trace=unshare,clone,clone3,fork,vfork,mkdir,openat"])
+        .arg(BIN)
+        .args([
+            "-d",
+            &d,
+            "-f",
+            "p",
+            "--user",
+            &uid,
+            "--gid-mapping=0-1-1",
+            "--net",
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_one_line_error(out.status.code().unwrap_or(-1), &stderr, "at most 4095");
+    let trace = std::fs::read_to_string(log.path()).unwrap();
+    for call in ["unshare(", "clone(", "clone3(", "fork(", "mkdir("] {
+        assert!(!trace.contains(call), "{call} before refusing: {trace}");
+    }
+    assert!(!trace.contains("uid_map"), "{trace}");
+    assert_eq!(t.snapshot(&WATCHED), before);
+    assert!(!t.pins().exists());
 }
 
 /// `shared/fixtures` beside the repository (as CI lays it out), or where
