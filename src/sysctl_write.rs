@@ -27,8 +27,8 @@ impl ProcSys {
     pub fn open() -> Result<ProcSys> {
         match procfs::private_proc_sys() {
             Ok(dir) => Ok(ProcSys { dir, private: true }),
-            Err(Errno::ENOSYS | Errno::EPERM | Errno::EACCES) => Self::open_host(),
-            Err(e) => Err(Error::call("create a private procfs instance (fsopen)", e)),
+            Err((_, Errno::ENOSYS | Errno::EPERM | Errno::EACCES)) => Self::open_host(),
+            Err((call, e)) => Err(Error::call(format!("{call} a private procfs instance"), e)),
         }
     }
 

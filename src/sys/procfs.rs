@@ -27,13 +27,14 @@ fn owned(rc: libc::c_long) -> nix::Result<OwnedFd> {
     Ok(unsafe { OwnedFd::from_raw_fd(fd as i32) })
 }
 
-/// `/proc/sys` of a new, detached procfs instance. Fails with ENOSYS where
-/// the kernel lacks the mount API (before 5.2) and EPERM (or EACCES) where
-/// it is denied (a seccomp filter, a container), and the caller falls back.
-pub fn private_proc_sys() -> nix::Result<OwnedFd> {
+/// `/proc/sys` of a new, detached procfs instance, or the call that failed
+/// and how: ENOSYS where the kernel lacks the mount API (before 5.2), EPERM
+/// (or EACCES) where it is denied (a seccomp filter, a container).
+pub fn private_proc_sys() -> Result<OwnedFd, (&'static str, Errno)> {
     let name = c"proc";
     // SAFETY: fsopen reads the NUL-terminated name; no memory is kept.
-    let fs = owned(unsafe { libc::syscall(libc::SYS_fsopen, name.as_ptr(), FSOPEN_CLOEXEC) })?;
+    let fs = owned(unsafe { libc::syscall(libc::SYS_fsopen, name.as_ptr(), FSOPEN_CLOEXEC) })
+        .map_err(|e| ("fsopen", e))?;
     let null = std::ptr::null::<libc::c_char>();
     // SAFETY: FSCONFIG_CMD_CREATE takes no key, value or aux argument.
     let rc = unsafe {
@@ -46,12 +47,13 @@ pub fn private_proc_sys() -> nix::Result<OwnedFd> {
             0,
         )
     };
-    Errno::result(rc)?;
+    Errno::result(rc).map_err(|e| ("fsconfig", e))?;
     let attrs = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC;
     // SAFETY: fsmount takes a descriptor and two flag words.
     let mnt =
-        owned(unsafe { libc::syscall(libc::SYS_fsmount, fs.as_raw_fd(), FSMOUNT_CLOEXEC, attrs) })?;
-    open_dir(Some(mnt.as_fd()), Path::new("sys"))
+        owned(unsafe { libc::syscall(libc::SYS_fsmount, fs.as_raw_fd(), FSMOUNT_CLOEXEC, attrs) })
+            .map_err(|e| ("fsmount", e))?;
+    open_dir(Some(mnt.as_fd()), Path::new("sys")).map_err(|e| ("open sys of", e))
 }
 
 /// A directory reference, following no symlink on the way.
