@@ -7,11 +7,13 @@
 //! - Only nsfs mounts are unmounted, and only empty plain files on DIR's own
 //!   filesystem are deleted. A non-empty file, a foreign mount, a symlink or
 //!   a directory at a pin path is reported and left alone.
-//! - Each pin is re-checked and removed under the same `flock` on DIR that
-//!   `pin` holds while it checks and mounts, and is left alone if it is not
-//!   exactly what the sweep saw (the same namespace inode, the same file).
-//!   A pod pinned during a sweep is therefore never removed: it was not in
-//!   the snapshot, or it is a different inode.
+//! - A pin is removed whole or not at all. Each pin name is looked at
+//!   afresh, in all its types, under the same `flock` on DIR that `pin`
+//!   holds while it checks and mounts; a sweep leaves the whole pin alone
+//!   if that look is not exactly what the sweep judged (the same types, the
+//!   same namespace inodes, the same files), and `-f NAME` removes all of it.
+//!   A pod pinned during a sweep is therefore never removed, nor half
+//!   removed: it was not in the snapshot, or it is not what was judged.
 //! - Orphans are chosen from one `/proc` scan and confirmed by a second scan
 //!   just before removal: two scans per sweep whatever the number of pins.
 //! - Cgroups are removed with `rmdir`, which the kernel refuses for a cgroup
@@ -21,16 +23,18 @@
 use crate::classify::{ids_in_cgroup_name, OrphanRules, PinState};
 use crate::duration;
 use crate::error::{Error, PathContext, Result};
+use crate::escape::{self, Text};
 use crate::keep::KeepSet;
 use crate::name::PinName;
 use crate::ns::NsKind;
-use crate::pins::{self, Content, Entry, Pin, PinDir};
+use crate::pindir::inventory::{Entry, Inventory, Pin};
+use crate::pindir::Content;
 use crate::procs::NsIndex;
 use crate::sys;
 use nix::errno::Errno;
 use serde::Serialize;
-use std::collections::HashSet;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
@@ -66,13 +70,28 @@ pub enum ItemKind {
 #[derive(Debug, Clone, Serialize)]
 pub struct Item {
     pub kind: ItemKind,
-    /// Pin name, or the cgroup's path.
-    pub name: String,
+    /// Pin name, or the cgroup's path (as the filesystem has it).
+    pub name: Text,
     pub outcome: Outcome,
     pub reason: String,
-    /// Pinned types (pins only).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub types: Vec<String>,
+    /// How the sweep judged it; `None` for `-f NAME` (removed whatever it is).
+    pub state: Option<PinState>,
+    pub age_seconds: Option<u64>,
+    /// Processes found in the pod's own namespaces (pins only).
+    pub pids: Vec<i32>,
+    /// What each path of the pin held (pins only).
+    pub namespaces: Vec<crate::list::PathRow>,
+}
+
+impl Item {
+    /// Records the state the item was judged to be in, and the processes seen.
+    fn judged(self, state: PinState, pids: Vec<i32>) -> Item {
+        Item {
+            state: Some(state),
+            pids,
+            ..self
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -86,6 +105,8 @@ pub struct Summary {
 
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Report {
+    /// The pin directory swept, if any.
+    pub dir: Option<PathBuf>,
     pub dry_run: bool,
     pub items: Vec<Item>,
     /// Plain statements, such as "nothing to remove for NAME".
@@ -116,10 +137,10 @@ impl Report {
     pub fn text(&self) -> String {
         let mut out = String::new();
         for w in &self.warnings {
-            out.push_str(&format!("warning: {w}\n"));
+            out.push_str(&format!("warning: {}\n", escape::one_line(w)));
         }
         for n in &self.notes {
-            out.push_str(&format!("{n}\n"));
+            out.push_str(&format!("{}\n", escape::one_line(n)));
         }
         for item in &self.items {
             let verb = match item.outcome {
@@ -133,14 +154,17 @@ impl Report {
                 ItemKind::Pin => "pin",
                 ItemKind::Cgroup => "cgroup",
             };
-            let types = if item.types.is_empty() {
+            let types = if item.namespaces.is_empty() {
                 String::new()
             } else {
-                format!(" ({})", item.types.join(","))
+                let kinds: Vec<&str> = item.namespaces.iter().map(|n| n.kind.as_str()).collect();
+                format!(" ({})", kinds.join(","))
             };
+            // The name is escaped by `Text`; reasons may quote paths.
             out.push_str(&format!(
                 "{verb} {kind} {}{types}: {}\n",
-                item.name, item.reason
+                item.name,
+                escape::one_line(&item.reason)
             ));
         }
         out.push_str(&self.summary_line());
@@ -189,7 +213,7 @@ pub fn sweep(plan: &Plan) -> Result<Report> {
             .dir
             .as_deref()
             .ok_or_else(|| Error::Usage("-f NAME and --orphans need -d DIR".into()))?;
-        match PinDir::open(dir)? {
+        match Inventory::open(dir)? {
             None if plan.orphans => {
                 return Err(Error::path("open directory", dir, Errno::ENOENT));
             }
@@ -202,16 +226,17 @@ pub fn sweep(plan: &Plan) -> Result<Report> {
                 }
             }
             Some(mut pins) => {
-                match (&plan.name, plan.orphans) {
-                    (Some(name), false) => pins.scan_name(name)?,
-                    _ => pins.scan()?,
+                report.dir = Some(pins.path().to_path_buf());
+                // `-f NAME` alone looks at its pin under the lock only.
+                if plan.orphans {
+                    pins.scan()?;
                 }
                 report.warnings.append(&mut pins.warnings);
                 if let Some(name) = &plan.name {
-                    remove_named(&pins, name, plan.dry_run, &mut report);
+                    remove_named(&mut pins, name, plan.dry_run, &mut report);
                 }
                 if plan.orphans {
-                    sweep_orphans(&pins, plan, &mut report);
+                    sweep_orphans(&mut pins, plan, &mut report);
                 }
             }
         }
@@ -225,50 +250,74 @@ pub fn sweep(plan: &Plan) -> Result<Report> {
 fn pin_item(pin: &Pin, outcome: Outcome, reason: impl Into<String>) -> Item {
     Item {
         kind: ItemKind::Pin,
-        name: pin.name.to_string(),
+        name: Text::from(pin.name.as_str()),
         outcome,
         reason: reason.into(),
-        types: pin.kinds().map(|k| k.to_string()).collect(),
+        state: None,
+        age_seconds: pin.age(SystemTime::now()).map(|a| a.as_secs()),
+        pids: Vec::new(),
+        namespaces: crate::list::path_rows(pin),
     }
 }
 
 /// `-f NAME`: the pod is being torn down; whatever of it is ours goes,
 /// whoever still lives in it.
-fn remove_named(dir: &PinDir, name: &PinName, dry_run: bool, report: &mut Report) {
-    let Some(pin) = dir.pins.get(name) else {
-        report.notes.push(format!(
+fn remove_named(dir: &mut Inventory, name: &PinName, dry_run: bool, report: &mut Report) {
+    let nothing = |dir: &Inventory| {
+        format!(
             "nothing to remove for {name} under {}",
-            dir.path.display()
-        ));
-        return;
+            dir.path().display()
+        )
+    };
+    let failed = |e: Error| {
+        let unseen = Pin {
+            name: name.clone(),
+            entries: Vec::new(),
+        };
+        pin_item(&unseen, Outcome::Failed, e.to_string())
     };
     if dry_run {
-        report.push(pin_item(pin, Outcome::WouldRemove, "asked for by name"));
+        match dir.look_again(name) {
+            Ok(Some(pin)) => report.push(pin_item(&pin, Outcome::WouldRemove, "asked for by name")),
+            Ok(None) => report.notes.push(nothing(dir)),
+            Err(e) => report.push(failed(e)),
+        }
         return;
     }
-    let item = match remove_pin(dir, pin, Expect::Anything) {
-        Ok(notes) if notes.is_empty() => pin_item(pin, Outcome::Removed, "asked for by name"),
-        Ok(notes) => pin_item(pin, Outcome::Failed, notes.join("; ")),
-        Err(e) => pin_item(pin, Outcome::Failed, e.to_string()),
-    };
-    report.push(item);
+    match remove_pin(dir, name, None) {
+        Ok(Removal::Removed(pin)) => {
+            report.push(pin_item(&pin, Outcome::Removed, "asked for by name"))
+        }
+        Ok(Removal::Gone) => report.notes.push(nothing(dir)),
+        Ok(Removal::LeftAlone(pin, notes)) => {
+            report.push(pin_item(&pin, Outcome::Failed, notes.join("; ")))
+        }
+        Err(e) => report.push(failed(e)),
+    }
 }
 
-fn sweep_orphans(dir: &PinDir, plan: &Plan, report: &mut Report) {
+fn sweep_orphans(dir: &mut Inventory, plan: &Plan, report: &mut Report) {
     let kinds: Vec<NsKind> = NsKind::pinnable().collect();
     let first = NsIndex::scan_kinds(&kinds);
     let now = SystemTime::now();
     let mut candidates = Vec::new();
-    for pin in dir.pins.values() {
+    let pins: Vec<Pin> = dir.pins.values().cloned().collect();
+    for pin in &pins {
         if plan.name.as_ref() == Some(&pin.name) {
             continue; // handled by -f NAME
         }
         let kept = plan.keep.keeps_pin(&pin.name);
         let facts = pin.facts(&first, kept, now);
+        let pids = || pin.processes(&first);
         match crate::classify::classify_pin(&facts, &plan.rules) {
             PinState::Orphan => candidates.push(pin),
-            PinState::Broken => report.push(pin_item(pin, Outcome::Kept, broken_reason(dir, pin))),
-            state => report.push(pin_item(pin, Outcome::Kept, kept_reason(state, &facts))),
+            PinState::Broken => report.push(
+                pin_item(pin, Outcome::Kept, broken_reason(dir, pin))
+                    .judged(PinState::Broken, pids()),
+            ),
+            state => report.push(
+                pin_item(pin, Outcome::Kept, kept_reason(state, &facts)).judged(state, pids()),
+            ),
         }
     }
     if candidates.is_empty() {
@@ -278,7 +327,8 @@ fn sweep_orphans(dir: &PinDir, plan: &Plan, report: &mut Report) {
     // an idle pod): confirm with a fresh scan, once for all candidates.
     let second = NsIndex::scan_kinds(&kinds);
     for pin in candidates {
-        let procs = pin.processes(&second).len();
+        let pids = pin.processes(&second);
+        let procs = pids.len();
         let age = pin.age(now).map(duration::format).unwrap_or_default();
         let item = if procs > 0 {
             pin_item(
@@ -286,6 +336,7 @@ fn sweep_orphans(dir: &PinDir, plan: &Plan, report: &mut Report) {
                 Outcome::Kept,
                 format!("in use: {procs} process(es) joined during the sweep"),
             )
+            .judged(PinState::InUse, pids)
         } else if plan.dry_run {
             pin_item(
                 pin,
@@ -293,30 +344,37 @@ fn sweep_orphans(dir: &PinDir, plan: &Plan, report: &mut Report) {
                 format!("orphan: no process, {age} old"),
             )
         } else {
-            match remove_pin(dir, pin, Expect::AsSeen) {
-                Ok(notes) if notes.is_empty() => pin_item(
+            match remove_pin(dir, &pin.name, Some(pin)) {
+                Ok(Removal::Removed(_)) => pin_item(
                     pin,
                     Outcome::Removed,
                     format!("orphan: no process, {age} old"),
                 ),
-                Ok(notes) => pin_item(pin, Outcome::Kept, notes.join("; ")),
+                Ok(Removal::Gone) => pin_item(pin, Outcome::Kept, "gone during the sweep"),
+                Ok(Removal::LeftAlone(_, notes)) => pin_item(pin, Outcome::Kept, notes.join("; ")),
                 Err(e) => pin_item(pin, Outcome::Failed, e.to_string()),
             }
+        };
+        // Whatever became of it, it was judged an orphan (unless it was in use).
+        let item = match item.state {
+            Some(_) => item,
+            None => item.judged(PinState::Orphan, Vec::new()),
         };
         report.push(item);
     }
 }
 
-fn broken_reason(dir: &PinDir, pin: &Pin) -> String {
+fn broken_reason(dir: &Inventory, pin: &Pin) -> String {
     let what: Vec<String> = pin
         .entries
         .iter()
-        .filter_map(|e| match e.content {
-            Content::Foreign(what) => Some(format!(
-                "{} is {what}",
-                dir.pin_path(e.kind, &pin.name).display()
-            )),
-            _ => None,
+        .filter_map(|e| {
+            let problem = e.content.problem()?;
+            Some(format!(
+                "{} is {}",
+                dir.pin_path(e.kind, &pin.name).display(),
+                problem.words()
+            ))
         })
         .collect();
     format!("broken: {}; left alone", what.join(", "))
@@ -341,58 +399,61 @@ fn kept_reason(state: PinState, facts: &crate::classify::PinFacts) -> String {
     }
 }
 
-/// What a path must still hold for us to remove it.
-#[derive(Clone, Copy)]
-enum Expect {
-    /// `-f NAME`: whatever pin of ours is there.
-    Anything,
-    /// A sweep: exactly what the scan saw, or it is left alone.
-    AsSeen,
+/// What a removal under the lock did.
+enum Removal {
+    /// Every path of the pin, as found under the lock, is gone.
+    Removed(Pin),
+    /// Nothing was there any more.
+    Gone,
+    /// Some paths, or (for a sweep) all of them, were left, for these reasons.
+    LeftAlone(Pin, Vec<String>),
 }
 
-/// Removes every path of a pin under DIR's lock. Returns notes on paths left
-/// alone (each a reason the pin is not entirely gone); errors are failures.
-fn remove_pin(dir: &PinDir, pin: &Pin, expect: Expect) -> Result<Vec<String>> {
-    let lock_fd = dir
-        .fd
-        .try_clone()
-        .at("duplicate descriptor of", &dir.path)?;
-    let _lock = sys::lock_dir(lock_fd, &dir.path)?;
-    let host = pins::host_namespaces();
-    let mut notes = Vec::new();
-    for (kind, type_dir) in &dir.type_dirs {
-        let seen = pin.entries.iter().find(|e| e.kind == *kind);
-        if seen.is_none() && matches!(expect, Expect::AsSeen) {
-            continue; // appeared after the scan: not ours to judge
-        }
-        let type_dir = type_dir.as_fd();
-        let path = dir.pin_path(*kind, &pin.name);
-        let dev = sys::stat_fd(type_dir)
-            .at("stat", path.parent().unwrap_or(&path))?
-            .st_dev;
-        let name = Path::new(pin.name.as_str());
-        let now = pins::examine(type_dir, dev, name, *kind, &host)?;
-        match (expect, seen, now) {
-            (_, _, None) => {}
-            (_, _, Some(Content::Foreign(what))) => {
-                notes.push(format!("broken: {} is {what}; left alone", path.display()))
-            }
-            (Expect::AsSeen, Some(seen), Some(now))
-                if !same_content(seen, &now) || !same_mtime(type_dir, name, seen) =>
-            {
-                notes.push(format!(
-                    "{} changed during the sweep; left alone",
-                    path.display()
-                ))
-            }
-            (_, _, Some(_)) => {
-                if let Some(note) = remove_path(type_dir, dev, name, *kind, &host, &path)? {
-                    notes.push(note);
-                }
-            }
+/// Removes a pin whole, under DIR's lock, from a fresh look at all its
+/// types. With `seen` (a sweep), the pin is removed only if that look is
+/// exactly what was judged, else it is left entirely alone. Errors are
+/// failures (the pin may then be partly removed, and is reported failed).
+fn remove_pin(dir: &mut Inventory, name: &PinName, seen: Option<&Pin>) -> Result<Removal> {
+    let _lock = dir.dir.lock_again()?;
+    dir.open_new_types()?;
+    let Some(now) = dir.look_again(name)? else {
+        return Ok(Removal::Gone);
+    };
+    if let Some(seen) = seen {
+        if !same_pin(dir, seen, &now) {
+            let note = format!("{name} changed during the sweep; left alone");
+            return Ok(Removal::LeftAlone(now, vec![note]));
         }
     }
-    Ok(notes)
+    let mut notes = Vec::new();
+    for entry in &now.entries {
+        let Some(td) = dir.type_dir(entry.kind) else {
+            continue;
+        };
+        if let Some(problem) = td.remove_pin(name)? {
+            notes.push(format!(
+                "broken: {} is {}; left alone",
+                td.pin_path(name).display(),
+                problem.words()
+            ));
+        }
+    }
+    Ok(match notes.is_empty() {
+        true => Removal::Removed(now),
+        false => Removal::LeftAlone(now, notes),
+    })
+}
+
+/// The same types holding the same namespaces and the same untouched files.
+fn same_pin(dir: &Inventory, seen: &Pin, now: &Pin) -> bool {
+    seen.entries.len() == now.entries.len()
+        && seen.entries.iter().zip(&now.entries).all(|(s, n)| {
+            s.kind == n.kind
+                && same_content(s, &n.content)
+                && dir
+                    .type_dir(s.kind)
+                    .is_some_and(|td| same_mtime(td.fd(), Path::new(seen.name.as_str()), s))
+        })
 }
 
 /// A leftover file that was touched since the scan (a runtime preparing to
@@ -417,41 +478,6 @@ fn same_content(seen: &Entry, now: &Content) -> bool {
         (Content::Leftover { inode: a }, Content::Leftover { inode: b }) => a == b,
         _ => false,
     }
-}
-
-/// Detaches every namespace mount stacked at the path, then deletes the
-/// empty file beneath. Returns a note if something not ours is left.
-fn remove_path(
-    type_dir: BorrowedFd<'_>,
-    dev: u64,
-    name: &Path,
-    kind: NsKind,
-    host: &HashSet<(NsKind, u64)>,
-    path: &Path,
-) -> Result<Option<String>> {
-    // Bounded: a path can hold a stack of mounts, not an endless one.
-    for _ in 0..16 {
-        match pins::examine(type_dir, dev, name, kind, host)? {
-            Some(Content::Namespace { .. }) => {
-                sys::detach_at(type_dir, name).at("unmount (MNT_DETACH)", path)?
-            }
-            Some(Content::Leftover { .. }) => {
-                sys::unlink_at(type_dir, name).at("remove", path)?;
-                return Ok(None);
-            }
-            None => return Ok(None),
-            Some(Content::Foreign(what)) => {
-                return Ok(Some(format!(
-                    "broken: unmounted the namespace, but {} is {what}; left alone",
-                    path.display()
-                )))
-            }
-        }
-    }
-    Ok(Some(format!(
-        "{}: more than 16 namespace mounts stacked; left the rest",
-        path.display()
-    )))
 }
 
 fn open_cgroup_root(root: &Path) -> Result<OwnedFd> {
@@ -561,28 +587,33 @@ impl CgroupWalk<'_> {
         if ids.is_empty() {
             return false; // not a pod's or a container's: not ours to judge
         }
-        let item = |outcome, reason: String| Item {
+        // A cgroup is judged in the words of a pin: `in-use` (processes or
+        // children), `idle` (kept, young, age unknown) or `orphan` (leaked).
+        let item = |outcome, state, reason: String| Item {
             kind: ItemKind::Cgroup,
-            name: path.display().to_string(),
+            name: Text::from(path.as_os_str().as_bytes()),
             outcome,
             reason,
-            types: Vec::new(),
+            state: Some(state),
+            age_seconds: age.map(|a| a.as_secs()),
+            pids: Vec::new(),
+            namespaces: Vec::new(),
         };
-        let kept = |reason: &str| item(Outcome::Kept, reason.to_string());
+        let kept = |state, reason: &str| item(Outcome::Kept, state, reason.to_string());
         let verdict = if self.plan.keep.keeps_any(&ids) {
-            Err(kept("in the keep set"))
+            Err(kept(PinState::Idle, "in the keep set"))
         } else if children > 0 {
-            Err(kept("has child cgroups"))
+            Err(kept(PinState::InUse, "has child cgroups"))
         } else if !cgroup_is_empty(cgroup) {
-            Err(kept("has processes"))
+            Err(kept(PinState::InUse, "has processes"))
         } else {
             match age {
                 Some(age) if age >= self.plan.rules.older_than => Ok(age),
-                Some(age) => Err(kept(&format!(
-                    "younger than the threshold ({})",
-                    duration::format(age)
-                ))),
-                None => Err(kept("age unknown")),
+                Some(age) => Err(kept(
+                    PinState::Idle,
+                    &format!("younger than the threshold ({})", duration::format(age)),
+                )),
+                None => Err(kept(PinState::Idle, "age unknown")),
             }
         };
         let age = match verdict {
@@ -594,21 +625,25 @@ impl CgroupWalk<'_> {
         };
         let reason = format!("empty, {age} old, not kept");
         if self.plan.dry_run {
-            report.push(item(Outcome::WouldRemove, reason));
+            report.push(item(Outcome::WouldRemove, PinState::Orphan, reason));
             return true;
         }
         match sys::rmdir_at(parent, name) {
             Ok(()) => {
-                report.push(item(Outcome::Removed, reason));
+                report.push(item(Outcome::Removed, PinState::Orphan, reason));
                 true
             }
             // The kernel refused: a process or a child cgroup arrived.
             Err(Errno::EBUSY | Errno::ENOTEMPTY) => {
-                report.push(kept("became busy during the sweep"));
+                report.push(kept(PinState::InUse, "became busy during the sweep"));
                 false
             }
             Err(e) => {
-                report.push(item(Outcome::Failed, format!("rmdir: {e}")));
+                report.push(item(
+                    Outcome::Failed,
+                    PinState::Orphan,
+                    format!("rmdir: {e}"),
+                ));
                 false
             }
         }
@@ -643,7 +678,16 @@ mod tests {
             name: "p".into(),
             outcome,
             reason: reason.into(),
-            types: vec!["net".into()],
+            state: None,
+            age_seconds: None,
+            pids: Vec::new(),
+            namespaces: vec![crate::list::PathRow {
+                kind: "net".into(),
+                content: "namespace",
+                inode: Some(1),
+                host: false,
+                problem: None,
+            }],
         }
     }
 

@@ -11,7 +11,8 @@ use crate::duration;
 use crate::error::{Error, Result};
 use crate::keep::KeepSet;
 use crate::ns::NsKind;
-use crate::pins::{Content, Pin, PinDir};
+use crate::pindir::inventory::{Inventory, Pin};
+use crate::pindir::Content;
 use crate::procs::NsIndex;
 use nix::errno::Errno;
 use serde::Serialize;
@@ -25,6 +26,8 @@ pub struct Row {
     /// Whole seconds; absent when the age could not be read.
     pub age_seconds: Option<u64>,
     pub processes: usize,
+    /// The processes counted, by pid.
+    pub pids: Vec<i32>,
     pub namespaces: Vec<PathRow>,
 }
 
@@ -45,14 +48,14 @@ pub struct PathRow {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Listing {
-    pub dir: String,
+    pub dir: std::path::PathBuf,
     pub pins: Vec<Row>,
     pub warnings: Vec<String>,
 }
 
 pub fn list(dir: &Path, rules: &OrphanRules, keep: &KeepSet) -> Result<Listing> {
     let mut pins =
-        PinDir::open(dir)?.ok_or_else(|| Error::path("open directory", dir, Errno::ENOENT))?;
+        Inventory::open(dir)?.ok_or_else(|| Error::path("open directory", dir, Errno::ENOENT))?;
     pins.scan()?;
     let index = NsIndex::scan_kinds(&NsKind::pinnable().collect::<Vec<_>>());
     let now = SystemTime::now();
@@ -62,7 +65,7 @@ pub fn list(dir: &Path, rules: &OrphanRules, keep: &KeepSet) -> Result<Listing> 
         .map(|pin| row(pin, &index, rules, keep, now))
         .collect();
     Ok(Listing {
-        dir: pins.path.display().to_string(),
+        dir: pins.path().to_path_buf(),
         pins: rows,
         warnings: pins.warnings,
     })
@@ -75,25 +78,29 @@ fn row(pin: &Pin, index: &NsIndex, rules: &OrphanRules, keep: &KeepSet, now: Sys
         state: classify_pin(&facts, rules),
         age_seconds: facts.age.map(|a| a.as_secs()),
         processes: facts.processes,
-        namespaces: pin
-            .entries
-            .iter()
-            .map(|e| {
-                let (content, inode, host, problem) = match e.content {
-                    Content::Namespace { inode, host } => ("namespace", Some(inode), host, None),
-                    Content::Leftover { .. } => ("leftover", None, false, None),
-                    Content::Foreign(what) => ("broken", None, false, Some(what)),
-                };
-                PathRow {
-                    kind: e.kind.to_string(),
-                    content,
-                    inode,
-                    host,
-                    problem,
-                }
-            })
-            .collect(),
+        pids: pin.processes(index),
+        namespaces: path_rows(pin),
     }
+}
+
+/// What each path of a pin holds (shared with `cleanup`'s report).
+pub fn path_rows(pin: &Pin) -> Vec<PathRow> {
+    pin.entries
+        .iter()
+        .map(|e| {
+            let (inode, host) = match e.content {
+                Content::Namespace { inode, host } => (Some(inode), host),
+                _ => (None, false),
+            };
+            PathRow {
+                kind: e.kind.to_string(),
+                content: e.content.word(),
+                inode,
+                host,
+                problem: e.content.problem().map(|p| p.words()),
+            }
+        })
+        .collect()
 }
 
 impl Listing {
@@ -108,7 +115,7 @@ impl Listing {
         ]];
         for r in &self.pins {
             table.push([
-                r.name.clone(),
+                crate::escape::escape_str(&r.name),
                 r.state.to_string(),
                 r.age_seconds
                     .map(|s| duration::format(std::time::Duration::from_secs(s)))
