@@ -14,11 +14,11 @@ use std::path::{Path, PathBuf};
 
 const PROC_SYS: &str = "/proc/sys";
 
-/// An open `/proc/sys` directory.
+/// An open `/proc/sys` directory (which one shows in an strace only:
+/// both behave alike).
 #[derive(Debug)]
 pub struct ProcSys {
     dir: OwnedFd,
-    private: bool,
 }
 
 impl ProcSys {
@@ -26,7 +26,7 @@ impl ProcSys {
     /// host's `/proc/sys`.
     pub fn open() -> Result<ProcSys> {
         match procfs::private_proc_sys() {
-            Ok(dir) => Ok(ProcSys { dir, private: true }),
+            Ok(dir) => Ok(ProcSys { dir }),
             Err((_, Errno::ENOSYS | Errno::EPERM | Errno::EACCES)) => Self::open_host(),
             Err((call, e)) => Err(Error::call(format!("{call} a private procfs instance"), e)),
         }
@@ -34,15 +34,7 @@ impl ProcSys {
 
     fn open_host() -> Result<ProcSys> {
         let dir = procfs::open_dir(None, Path::new(PROC_SYS)).at("open", PROC_SYS)?;
-        Ok(ProcSys {
-            dir,
-            private: false,
-        })
-    }
-
-    /// Whether this is a private procfs instance (else the host's).
-    pub fn is_private(&self) -> bool {
-        self.private
+        Ok(ProcSys { dir })
     }
 
     /// Refuses a key the running kernel does not have, before any change.

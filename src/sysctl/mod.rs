@@ -17,7 +17,7 @@ use std::path::PathBuf;
 
 /// Longest value: the kernel reads at most a page minus one byte of a write
 /// to a sysctl file and silently drops the rest; 4 KiB is the smallest page.
-pub const VALUE_MAX: usize = 4095;
+const VALUE_MAX: usize = 4095;
 /// `__NEW_UTS_LEN`: the kernel's limit for hostname and domainname.
 const UTS_MAX: usize = 64;
 /// `net.ipv4.ping_group_range`'s "every group", as OpenShift's
@@ -154,11 +154,6 @@ impl Sysctl {
             (NsKind::Uts, _) => Target::Domainname,
             _ => Target::File(self.components.iter().collect()),
         }
-    }
-
-    /// Path below `/proc/sys`.
-    pub fn relative_path(&self) -> PathBuf {
-        self.components.iter().collect()
     }
 
     fn is(&self, key: [&str; 3]) -> bool {
