@@ -34,9 +34,16 @@ use std::ffi::OsString;
 /// one place that prints them.
 pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> Result<u8> {
     let args: Vec<OsString> = args.into_iter().collect();
+    if args.len() <= 1 {
+        // Nothing asked: say how to ask, as for any other usage error.
+        use clap::CommandFactory;
+        eprint!("{}", Cli::command().render_help());
+        return Ok(2);
+    }
     if let Some(pin) = cli::crio_form::recognise(&args) {
         return pin_command(&pin);
     }
+    let pin_form = cli::is_pin_form(&args);
     let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(e) if !e.use_stderr() => {
@@ -44,7 +51,14 @@ pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> Result<u8> {
             let _ = e.print();
             return Ok(0);
         }
-        Err(e) => return Err(Error::Usage(cli::one_line(&e))),
+        // CRI-O logs the pin form's output: one line says it all.
+        Err(e) if pin_form => return Err(Error::Usage(cli::one_line(&e))),
+        // People get clap's whole message: the usage, "did you mean", "use
+        // `--` before the command".
+        Err(e) => {
+            let _ = e.print();
+            return Ok(2);
+        }
     };
     match cli.command {
         None => pin_command(&cli.pin),
@@ -66,7 +80,8 @@ fn keep_set(args: &cli::OrphanArgs) -> Result<keep::KeepSet> {
 
 fn cleanup_command(args: &cli::CleanupArgs) -> Result<u8> {
     let plan = cleanup::Plan {
-        dir: args.dir.clone(),
+        // DIR (by default CRI-O's) is swept only for what names pins.
+        dir: (args.filename.is_some() || args.orphans).then(|| args.dir.clone()),
         name: args
             .filename
             .as_deref()
@@ -82,7 +97,7 @@ fn cleanup_command(args: &cli::CleanupArgs) -> Result<u8> {
     };
     cleanup::preflight(&plan)?;
     let stop = match args.interval {
-        Some(_) => Some(sys::stop_on_signals()?),
+        Some(_) => Some(sys::StopSignals::block()?),
         None => None,
     };
     loop {
@@ -98,30 +113,15 @@ fn cleanup_command(args: &cli::CleanupArgs) -> Result<u8> {
         } else {
             print!("{}", report.text());
         }
-        let (Some(interval), Some(stop)) = (args.interval, stop) else {
+        let (Some(interval), Some(stop)) = (args.interval, &stop) else {
             return Ok(if report.any_failed() { 1 } else { 0 });
         };
-        if sleep_unless_stopped(interval, stop) {
+        // Sleeps in the kernel until the next sweep is due or a stop arrives
+        // (one sent during the sweep is pending and ends the wait at once).
+        if stop.wait(interval)? {
             return Ok(0);
         }
     }
-}
-
-/// Sleeps for `interval`; returns true as soon as a stop was requested.
-fn sleep_unless_stopped(
-    interval: std::time::Duration,
-    stop: &std::sync::atomic::AtomicBool,
-) -> bool {
-    use std::sync::atomic::Ordering;
-    let deadline = std::time::Instant::now() + interval;
-    while !stop.load(Ordering::SeqCst) {
-        let left = deadline.saturating_duration_since(std::time::Instant::now());
-        if left.is_zero() {
-            return false;
-        }
-        std::thread::sleep(left.min(std::time::Duration::from_millis(100)));
-    }
-    true
 }
 
 fn list_command(args: &cli::ListArgs) -> Result<u8> {

@@ -440,7 +440,9 @@ fn pinns_path_is_where_the_packages_install_it() {
         Some(PINNS_PATH)
     );
     assert!(
-        !assets.iter().any(|a| a[1].as_str() == Some("usr/bin/pinns")),
+        !assets
+            .iter()
+            .any(|a| a[1].as_str() == Some("usr/bin/pinns")),
         "the .deb must not own /usr/bin/pinns"
     );
     let spec = read("packaging/rpm/pinns.spec");

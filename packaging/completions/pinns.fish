@@ -90,10 +90,10 @@ complete -c pinns -n "__fish_pinns_using_subcommand enter" -s p -l pidns -d 'Joi
 complete -c pinns -n "__fish_pinns_using_subcommand enter" -l allow-isolated -d 'Accept isolated, nohz_full and real-time-occupied CPUs in --cpus'
 complete -c pinns -n "__fish_pinns_using_subcommand enter" -s v -l verbose -d 'Print the namespaces joined, the chosen CPUs and why others were excluded'
 complete -c pinns -n "__fish_pinns_using_subcommand enter" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c pinns -n "__fish_pinns_using_subcommand cleanup" -s d -l dir -d 'Directory the pins are under (DIR/<type>ns/NAME)' -r -F
+complete -c pinns -n "__fish_pinns_using_subcommand cleanup" -s d -l dir -d 'Directory the pins are under (DIR/<type>ns/NAME; CRI-O\'s namespaces_dir)' -r -F
 complete -c pinns -n "__fish_pinns_using_subcommand cleanup" -s f -l filename -d 'Remove every pin of this name, whether or not processes still use it' -r
 complete -c pinns -n "__fish_pinns_using_subcommand cleanup" -l cgroups -d 'Remove empty leaked pod/container cgroups below ROOT (repeatable)' -r -F
-complete -c pinns -n "__fish_pinns_using_subcommand cleanup" -l older-than -d 'Only pins and cgroups at least this old can be orphans (30s, 10m, 1h, 1h30m)' -r
+complete -c pinns -n "__fish_pinns_using_subcommand cleanup" -l older-than -d 'Only pins at least this old are orphans (30s, 10m, 10min, 1h30m, 2d)' -r
 complete -c pinns -n "__fish_pinns_using_subcommand cleanup" -l keep -d 'Never treat this pin name, pod UID or container ID as an orphan (repeatable)' -r
 complete -c pinns -n "__fish_pinns_using_subcommand cleanup" -l keep-file -d 'Keep every name in FILE (one per line; blank lines and # comments ignored)' -r -F
 complete -c pinns -n "__fish_pinns_using_subcommand cleanup" -l interval -d 'Sweep again every DURATION until SIGINT or SIGTERM (then exit 0 after the current sweep)' -r
@@ -102,13 +102,13 @@ complete -c pinns -n "__fish_pinns_using_subcommand cleanup" -l keep-from-crictl
 complete -c pinns -n "__fish_pinns_using_subcommand cleanup" -l dry-run -d 'Report what would be removed; remove nothing'
 complete -c pinns -n "__fish_pinns_using_subcommand cleanup" -l json -d 'Print the report as one JSON object per sweep'
 complete -c pinns -n "__fish_pinns_using_subcommand cleanup" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c pinns -n "__fish_pinns_using_subcommand list" -s d -l dir -d 'Directory the pins are under' -r -F
-complete -c pinns -n "__fish_pinns_using_subcommand list" -l older-than -d 'Only pins and cgroups at least this old can be orphans (30s, 10m, 1h, 1h30m)' -r
+complete -c pinns -n "__fish_pinns_using_subcommand list" -s d -l dir -d 'Directory the pins are under (CRI-O\'s namespaces_dir)' -r -F
+complete -c pinns -n "__fish_pinns_using_subcommand list" -l older-than -d 'Only pins at least this old are orphans (30s, 10m, 10min, 1h30m, 2d)' -r
 complete -c pinns -n "__fish_pinns_using_subcommand list" -l keep -d 'Never treat this pin name, pod UID or container ID as an orphan (repeatable)' -r
 complete -c pinns -n "__fish_pinns_using_subcommand list" -l keep-file -d 'Keep every name in FILE (one per line; blank lines and # comments ignored)' -r -F
 complete -c pinns -n "__fish_pinns_using_subcommand list" -l keep-from-crictl -d 'Keep every live sandbox and container known to the runtime, asking `crictl pods`, `crictl inspectp` and `crictl ps`; fails (removing nothing) if crictl is missing or fails'
 complete -c pinns -n "__fish_pinns_using_subcommand list" -l json -d 'Print JSON instead of a table'
 complete -c pinns -n "__fish_pinns_using_subcommand list" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c pinns -n "__fish_pinns_using_subcommand inspect" -s d -l dir -d 'Directory the pins are under' -r -F
+complete -c pinns -n "__fish_pinns_using_subcommand inspect" -s d -l dir -d 'Directory the pins are under (CRI-O\'s namespaces_dir)' -r -F
 complete -c pinns -n "__fish_pinns_using_subcommand inspect" -l json -d 'Print JSON'
 complete -c pinns -n "__fish_pinns_using_subcommand inspect" -s h -l help -d 'Print help (see more with \'--help\')'
