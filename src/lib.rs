@@ -3,6 +3,7 @@
 //! Layout: `cli` parses, `pin` (and one module per subcommand) decides,
 //! `sys` performs syscalls; `name`, `sysctl`, `idmap` are pure parsers.
 
+pub mod caps;
 pub mod classify;
 pub mod cleanup;
 pub mod cli;
@@ -63,7 +64,10 @@ pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> Result<u8> {
     match cli.command {
         None => pin_command(&cli.pin),
         Some(Command::Pin(args)) => pin_command(&args),
-        Some(Command::Enter(args)) => enter::enter(&args),
+        Some(Command::Enter(args)) => {
+            require("enter", caps::enter_needs(joins_mnt(&args)))?;
+            enter::enter(&args)
+        }
         Some(Command::Cleanup(args)) => cleanup_command(&args),
         Some(Command::List(args)) => list_command(&args),
         Some(Command::Inspect(args)) => inspect_command(&args),
@@ -78,7 +82,35 @@ fn keep_set(args: &cli::OrphanArgs) -> Result<keep::KeepSet> {
     })
 }
 
+/// Refuses up front, in one line naming what is missing, when this process
+/// lacks a capability `needs` lists, rather than failing later with a bare
+/// EPERM (or, worse, a sweep that cannot see a pod's processes). A setuid
+/// or file-capability invocation is refused first, as always.
+fn require(command: &str, needs: caps::Needs) -> Result<()> {
+    sys::refuse_setid()?;
+    let have = sys::caps::current()?.effective;
+    match needs.check(command, have) {
+        Some(line) => Err(Error::Refused(line)),
+        None => Ok(()),
+    }
+}
+
+/// Whether `enter` will join a mount namespace: selected, or (nothing
+/// selected) the target's: a process's always, a pin name's if pinned.
+fn joins_mnt(args: &cli::EnterArgs) -> bool {
+    let selected = args.selected();
+    if !selected.is_empty() {
+        return selected.contains(&ns::NsKind::Mnt);
+    }
+    match &args.name {
+        Some(name) => std::fs::symlink_metadata(args.dir.join("mntns").join(name)).is_ok(),
+        None => true,
+    }
+}
+
 fn cleanup_command(args: &cli::CleanupArgs) -> Result<u8> {
+    let pins = args.filename.is_some() || args.orphans;
+    require("cleanup", caps::cleanup_needs(pins, args.orphans))?;
     let plan = cleanup::Plan {
         // DIR (by default CRI-O's) is swept only for what names pins.
         dir: (args.filename.is_some() || args.orphans).then(|| args.dir.clone()),
@@ -125,6 +157,7 @@ fn cleanup_command(args: &cli::CleanupArgs) -> Result<u8> {
 }
 
 fn list_command(args: &cli::ListArgs) -> Result<u8> {
+    require("list", caps::list_needs())?;
     let rules = classify::OrphanRules {
         older_than: args.orphan.older_than,
     };
@@ -144,6 +177,7 @@ fn list_command(args: &cli::ListArgs) -> Result<u8> {
 
 fn inspect_command(args: &cli::InspectArgs) -> Result<u8> {
     let name = name::PinName::parse(&args.name)?;
+    require("inspect", caps::inspect_needs())?;
     let found = inspect::inspect(&args.dir, &name)?;
     if args.json {
         let text =
@@ -156,7 +190,13 @@ fn inspect_command(args: &cli::InspectArgs) -> Result<u8> {
 }
 
 fn pin_command(args: &cli::PinArgs) -> Result<u8> {
-    let plan = pin::PinPlan::new(&args.request())?;
+    let request = args.request();
+    let plan = pin::PinPlan::new(&request)?;
+    let new_userns = request
+        .namespaces
+        .contains(&(ns::NsKind::User, pin::Source::New));
+    let net_sysctls = request.sysctls.iter().any(|s| s.starts_with("net."));
+    require("pin", caps::pin_needs(new_userns, net_sysctls))?;
     pin::pin(&plan)?;
     Ok(0)
 }

@@ -186,7 +186,7 @@ _pinns() {
             return 0
             ;;
         pinns__subcmd__enter)
-            opts="-d -t -n -i -u -U -m -c -p -v -h --dir --pid --pod --net --ipc --uts --user --mnt --cgroup --pidns --cpus --avoid-cpus --allow-isolated --nice --verbose --help"
+            opts="-d -t -n -i -u -U -m -c -p -v -h --dir --pid --pod --net --ipc --uts --user --mnt --cgroup --pidns --cpus --avoid-cpus --allow-isolated --nice --caps --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -221,6 +221,10 @@ _pinns() {
                     return 0
                     ;;
                 --nice)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --caps)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

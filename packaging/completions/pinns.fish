@@ -80,6 +80,7 @@ complete -c pinns -n "__fish_pinns_using_subcommand enter" -l pod -d 'Join a CRI
 complete -c pinns -n "__fish_pinns_using_subcommand enter" -l cpus -d 'Run on exactly these CPUs (kernel list format, e.g. 0-1,4); refused if one is isolated, nohz_full or used by a real-time task of the pod' -r
 complete -c pinns -n "__fish_pinns_using_subcommand enter" -l avoid-cpus -d 'Never run on these CPUs (e.g. the pods\' exclusive CPUs)' -r
 complete -c pinns -n "__fish_pinns_using_subcommand enter" -l nice -d 'Nice value of the command (-20 to 19)' -r
+complete -c pinns -n "__fish_pinns_using_subcommand enter" -l caps -d 'Run the command with only these capabilities (e.g. cap_net_raw,cap_sys_ptrace, or none): the others leave its bounding, effective, permitted, inheritable and ambient sets, and no_new_privs is set, so it can look at a production pod without the power to change it. Default: pinns\' own capabilities, as nsenter gives' -r
 complete -c pinns -n "__fish_pinns_using_subcommand enter" -s n -l net -d 'Join only the network namespace (selection flags combine)'
 complete -c pinns -n "__fish_pinns_using_subcommand enter" -s i -l ipc -d 'Join only the IPC namespace (selection flags combine)'
 complete -c pinns -n "__fish_pinns_using_subcommand enter" -s u -l uts -d 'Join only the UTS namespace (selection flags combine)'

@@ -185,6 +185,10 @@ pub struct InspectArgs {
     pub json: bool,
 }
 
+fn parse_caps(s: &str) -> Result<crate::caps::CapSet, String> {
+    crate::caps::CapSet::parse(s).map_err(|e| e.to_string())
+}
+
 fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
     crate::duration::parse(s).map_err(|e| e.to_string())
 }
@@ -351,6 +355,13 @@ pub struct EnterArgs {
     /// Nice value of the command (-20 to 19)
     #[arg(long = "nice", value_name = "N", allow_hyphen_values = true, value_parser = clap::value_parser!(i32).range(-20..=19))]
     pub nice: Option<i32>,
+
+    /// Run the command with only these capabilities (e.g. cap_net_raw,cap_sys_ptrace, or
+    /// none): the others leave its bounding, effective, permitted, inheritable and ambient
+    /// sets, and no_new_privs is set, so it can look at a production pod without the power to
+    /// change it. Default: pinns' own capabilities, as nsenter gives
+    #[arg(long = "caps", value_name = "LIST", value_parser = parse_caps)]
+    pub caps: Option<crate::caps::CapSet>,
 
     /// Print the namespaces joined, the chosen CPUs and why others were excluded
     #[arg(short = 'v', long = "verbose")]

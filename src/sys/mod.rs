@@ -2,6 +2,7 @@
 //! block of the crate, lives under this module; the rest of the crate decides
 //! *what* to do and calls these small functions to do it.
 
+pub mod caps;
 pub mod exec;
 pub mod mountinfo;
 pub mod process;
