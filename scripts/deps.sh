@@ -8,7 +8,9 @@
 set -euo pipefail
 packages=(runc crun catatonit busybox-static strace jq iproute2 util-linux procps groff-base man-db bsdutils python3 libcap2-bin
   # packaging/ci-package-check.sh: lint both packages, build the RPM, check the units
-  lintian rpmlint rpm systemd binutils)
+  lintian rpmlint rpm systemd binutils
+  # tests/generated.rs runs the zsh and fish completions
+  zsh fish)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
