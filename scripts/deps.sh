@@ -7,6 +7,8 @@
 # update`, whose lists lock that option does not cover, is retried.
 set -euo pipefail
 packages=(runc crun catatonit busybox-static strace jq iproute2 util-linux procps groff-base man-db bsdutils python3 libcap2-bin
+  # the CRI-O bundle's runtime needs
+  conmon containernetworking-plugins skopeo libseccomp2 libsqlite3-0 tar xz-utils
   # packaging/ci-package-check.sh: lint both packages, build the RPM, check the units
   lintian rpmlint rpm systemd binutils
   # tests/generated.rs runs the zsh and fish completions

@@ -21,6 +21,7 @@
 use crate::classify::{ids_in_cgroup_name, OrphanRules, PinState};
 use crate::duration;
 use crate::error::{Error, PathContext, Result};
+use crate::escape::{self, Text};
 use crate::keep::KeepSet;
 use crate::name::PinName;
 use crate::ns::NsKind;
@@ -31,6 +32,7 @@ use nix::errno::Errno;
 use serde::Serialize;
 use std::collections::HashSet;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
@@ -66,13 +68,28 @@ pub enum ItemKind {
 #[derive(Debug, Clone, Serialize)]
 pub struct Item {
     pub kind: ItemKind,
-    /// Pin name, or the cgroup's path.
-    pub name: String,
+    /// Pin name, or the cgroup's path (as the filesystem has it).
+    pub name: Text,
     pub outcome: Outcome,
     pub reason: String,
-    /// Pinned types (pins only).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub types: Vec<String>,
+    /// How the sweep judged it; `None` for `-f NAME` (removed whatever it is).
+    pub state: Option<PinState>,
+    pub age_seconds: Option<u64>,
+    /// Processes found in the pod's own namespaces (pins only).
+    pub pids: Vec<i32>,
+    /// What each path of the pin held (pins only).
+    pub namespaces: Vec<crate::list::PathRow>,
+}
+
+impl Item {
+    /// Records the state the item was judged to be in, and the processes seen.
+    fn judged(self, state: PinState, pids: Vec<i32>) -> Item {
+        Item {
+            state: Some(state),
+            pids,
+            ..self
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -86,6 +103,8 @@ pub struct Summary {
 
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Report {
+    /// The pin directory swept, if any.
+    pub dir: Option<PathBuf>,
     pub dry_run: bool,
     pub items: Vec<Item>,
     /// Plain statements, such as "nothing to remove for NAME".
@@ -116,10 +135,10 @@ impl Report {
     pub fn text(&self) -> String {
         let mut out = String::new();
         for w in &self.warnings {
-            out.push_str(&format!("warning: {w}\n"));
+            out.push_str(&format!("warning: {}\n", escape::one_line(w)));
         }
         for n in &self.notes {
-            out.push_str(&format!("{n}\n"));
+            out.push_str(&format!("{}\n", escape::one_line(n)));
         }
         for item in &self.items {
             let verb = match item.outcome {
@@ -133,14 +152,17 @@ impl Report {
                 ItemKind::Pin => "pin",
                 ItemKind::Cgroup => "cgroup",
             };
-            let types = if item.types.is_empty() {
+            let types = if item.namespaces.is_empty() {
                 String::new()
             } else {
-                format!(" ({})", item.types.join(","))
+                let kinds: Vec<&str> = item.namespaces.iter().map(|n| n.kind.as_str()).collect();
+                format!(" ({})", kinds.join(","))
             };
+            // The name is escaped by `Text`; reasons may quote paths.
             out.push_str(&format!(
                 "{verb} {kind} {}{types}: {}\n",
-                item.name, item.reason
+                item.name,
+                escape::one_line(&item.reason)
             ));
         }
         out.push_str(&self.summary_line());
@@ -202,6 +224,7 @@ pub fn sweep(plan: &Plan) -> Result<Report> {
                 }
             }
             Some(mut pins) => {
+                report.dir = Some(pins.path.clone());
                 match (&plan.name, plan.orphans) {
                     (Some(name), false) => pins.scan_name(name)?,
                     _ => pins.scan()?,
@@ -225,10 +248,13 @@ pub fn sweep(plan: &Plan) -> Result<Report> {
 fn pin_item(pin: &Pin, outcome: Outcome, reason: impl Into<String>) -> Item {
     Item {
         kind: ItemKind::Pin,
-        name: pin.name.to_string(),
+        name: Text::from(pin.name.as_str()),
         outcome,
         reason: reason.into(),
-        types: pin.kinds().map(|k| k.to_string()).collect(),
+        state: None,
+        age_seconds: pin.age(SystemTime::now()).map(|a| a.as_secs()),
+        pids: Vec::new(),
+        namespaces: crate::list::path_rows(pin),
     }
 }
 
@@ -265,10 +291,16 @@ fn sweep_orphans(dir: &PinDir, plan: &Plan, report: &mut Report) {
         }
         let kept = plan.keep.keeps_pin(&pin.name);
         let facts = pin.facts(&first, kept, now);
+        let pids = || pin.processes(&first);
         match crate::classify::classify_pin(&facts, &plan.rules) {
             PinState::Orphan => candidates.push(pin),
-            PinState::Broken => report.push(pin_item(pin, Outcome::Kept, broken_reason(dir, pin))),
-            state => report.push(pin_item(pin, Outcome::Kept, kept_reason(state, &facts))),
+            PinState::Broken => report.push(
+                pin_item(pin, Outcome::Kept, broken_reason(dir, pin))
+                    .judged(PinState::Broken, pids()),
+            ),
+            state => report.push(
+                pin_item(pin, Outcome::Kept, kept_reason(state, &facts)).judged(state, pids()),
+            ),
         }
     }
     if candidates.is_empty() {
@@ -278,7 +310,8 @@ fn sweep_orphans(dir: &PinDir, plan: &Plan, report: &mut Report) {
     // an idle pod): confirm with a fresh scan, once for all candidates.
     let second = NsIndex::scan_kinds(&kinds);
     for pin in candidates {
-        let procs = pin.processes(&second).len();
+        let pids = pin.processes(&second);
+        let procs = pids.len();
         let age = pin.age(now).map(duration::format).unwrap_or_default();
         let item = if procs > 0 {
             pin_item(
@@ -286,6 +319,7 @@ fn sweep_orphans(dir: &PinDir, plan: &Plan, report: &mut Report) {
                 Outcome::Kept,
                 format!("in use: {procs} process(es) joined during the sweep"),
             )
+            .judged(PinState::InUse, pids)
         } else if plan.dry_run {
             pin_item(
                 pin,
@@ -302,6 +336,11 @@ fn sweep_orphans(dir: &PinDir, plan: &Plan, report: &mut Report) {
                 Ok(notes) => pin_item(pin, Outcome::Kept, notes.join("; ")),
                 Err(e) => pin_item(pin, Outcome::Failed, e.to_string()),
             }
+        };
+        // Whatever became of it, it was judged an orphan (unless it was in use).
+        let item = match item.state {
+            Some(_) => item,
+            None => item.judged(PinState::Orphan, Vec::new()),
         };
         report.push(item);
     }
@@ -561,28 +600,33 @@ impl CgroupWalk<'_> {
         if ids.is_empty() {
             return false; // not a pod's or a container's: not ours to judge
         }
-        let item = |outcome, reason: String| Item {
+        // A cgroup is judged in the words of a pin: `in-use` (processes or
+        // children), `idle` (kept, young, age unknown) or `orphan` (leaked).
+        let item = |outcome, state, reason: String| Item {
             kind: ItemKind::Cgroup,
-            name: path.display().to_string(),
+            name: Text::from(path.as_os_str().as_bytes()),
             outcome,
             reason,
-            types: Vec::new(),
+            state: Some(state),
+            age_seconds: age.map(|a| a.as_secs()),
+            pids: Vec::new(),
+            namespaces: Vec::new(),
         };
-        let kept = |reason: &str| item(Outcome::Kept, reason.to_string());
+        let kept = |state, reason: &str| item(Outcome::Kept, state, reason.to_string());
         let verdict = if self.plan.keep.keeps_any(&ids) {
-            Err(kept("in the keep set"))
+            Err(kept(PinState::Idle, "in the keep set"))
         } else if children > 0 {
-            Err(kept("has child cgroups"))
+            Err(kept(PinState::InUse, "has child cgroups"))
         } else if !cgroup_is_empty(cgroup) {
-            Err(kept("has processes"))
+            Err(kept(PinState::InUse, "has processes"))
         } else {
             match age {
                 Some(age) if age >= self.plan.rules.older_than => Ok(age),
-                Some(age) => Err(kept(&format!(
-                    "younger than the threshold ({})",
-                    duration::format(age)
-                ))),
-                None => Err(kept("age unknown")),
+                Some(age) => Err(kept(
+                    PinState::Idle,
+                    &format!("younger than the threshold ({})", duration::format(age)),
+                )),
+                None => Err(kept(PinState::Idle, "age unknown")),
             }
         };
         let age = match verdict {
@@ -594,21 +638,25 @@ impl CgroupWalk<'_> {
         };
         let reason = format!("empty, {age} old, not kept");
         if self.plan.dry_run {
-            report.push(item(Outcome::WouldRemove, reason));
+            report.push(item(Outcome::WouldRemove, PinState::Orphan, reason));
             return true;
         }
         match sys::rmdir_at(parent, name) {
             Ok(()) => {
-                report.push(item(Outcome::Removed, reason));
+                report.push(item(Outcome::Removed, PinState::Orphan, reason));
                 true
             }
             // The kernel refused: a process or a child cgroup arrived.
             Err(Errno::EBUSY | Errno::ENOTEMPTY) => {
-                report.push(kept("became busy during the sweep"));
+                report.push(kept(PinState::InUse, "became busy during the sweep"));
                 false
             }
             Err(e) => {
-                report.push(item(Outcome::Failed, format!("rmdir: {e}")));
+                report.push(item(
+                    Outcome::Failed,
+                    PinState::Orphan,
+                    format!("rmdir: {e}"),
+                ));
                 false
             }
         }
@@ -643,7 +691,16 @@ mod tests {
             name: "p".into(),
             outcome,
             reason: reason.into(),
-            types: vec!["net".into()],
+            state: None,
+            age_seconds: None,
+            pids: Vec::new(),
+            namespaces: vec![crate::list::PathRow {
+                kind: "net".into(),
+                content: "namespace",
+                inode: Some(1),
+                host: false,
+                problem: None,
+            }],
         }
     }
 

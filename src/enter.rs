@@ -15,6 +15,7 @@ use crate::crictl;
 use crate::error::{Error, PathContext, Result};
 use crate::name::PinName;
 use crate::ns::NsKind;
+use crate::output::log;
 use crate::placement::{self, Inputs, Placement};
 use crate::procs::{self, NsIndex, TaskSched};
 use crate::sys::{self, process};
@@ -72,7 +73,7 @@ pub fn enter(args: &EnterArgs) -> Result<u8> {
     }
     let command = command(args);
     if args.verbose {
-        eprintln!("[pinns:i] running {command:?}");
+        crate::output::log::info(&format!("running {command:?}"));
     }
     let status = sys::exec::run(&command)?;
     Ok(status)
@@ -295,21 +296,21 @@ fn read_cpu_list(dir: &Path, file: &str, required: bool) -> Result<CpuSet> {
 
 fn report(targets: &[Target], placement: &Placement, nice: Option<i32>) {
     for t in targets {
-        eprintln!(
-            "[pinns:i] joining {} namespace {} (inode {})",
+        log::info(&format!(
+            "joining {} namespace {} (inode {})",
             t.kind,
-            t.path.display(),
+            crate::escape::path(&t.path),
             t.inode
-        );
+        ));
     }
-    eprintln!("[pinns:i] CPUs chosen: {}", placement.cpus);
+    log::info(&format!("CPUs chosen: {}", placement.cpus));
     for (cpu, reasons) in &placement.excluded.0 {
         let why: Vec<String> = reasons.iter().map(ToString::to_string).collect();
-        eprintln!("[pinns:i] CPU {cpu} excluded: {}", why.join(" and "));
+        log::info(&format!("CPU {cpu} excluded: {}", why.join(" and ")));
     }
     match nice {
-        Some(n) => eprintln!("[pinns:i] policy: SCHED_OTHER, nice {n}"),
-        None => eprintln!("[pinns:i] policy: SCHED_OTHER"),
+        Some(n) => log::info(&format!("policy: SCHED_OTHER, nice {n}")),
+        None => log::info("policy: SCHED_OTHER"),
     }
 }
 

@@ -27,8 +27,9 @@ pub enum Error {
     #[error(transparent)]
     Duration(#[from] crate::duration::DurationError),
 
-    /// A syscall on a path failed.
-    #[error("{op} {}: {errno}", path.display())]
+    /// A syscall on a path failed. The path is shown escaped: it may come
+    /// from a directory listing.
+    #[error("{op} {}: {errno}", crate::escape::path(path))]
     Path {
         op: &'static str,
         path: PathBuf,

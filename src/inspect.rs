@@ -8,6 +8,7 @@
 //! idle pod's user namespace has no member process.
 
 use crate::error::{Error, PathContext, Result};
+use crate::escape::{self, Text};
 use crate::list::align;
 use crate::name::PinName;
 use crate::ns::NsKind;
@@ -19,40 +20,38 @@ use nix::sched::CloneFlags;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::os::fd::{AsFd, BorrowedFd};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-#[derive(Debug, Clone, Serialize)]
+/// Everything `inspect` found. Text from the pod is kept as bytes
+/// ([`Text`]); `output` decides how each form shows it.
+#[derive(Debug, Clone)]
 pub struct Inspection {
     pub name: String,
-    pub dir: String,
+    pub dir: PathBuf,
+    /// Age of the pin (its youngest path), whole seconds.
+    pub age_seconds: Option<u64>,
     pub namespaces: Vec<NsInfo>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub user_maps: Option<UserMaps>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub uts: Option<Uts>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub interfaces: Option<Vec<Interface>>,
     pub processes: Vec<ProcessInfo>,
     pub warnings: Vec<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct NsInfo {
-    #[serde(rename = "type")]
-    pub kind: String,
-    pub path: String,
+    pub kind: NsKind,
+    pub path: PathBuf,
     /// `namespace`, `leftover` or `broken`.
     pub content: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub inode: Option<u64>,
     /// Inode of the owning user namespace (for a user namespace: its parent).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub owner_userns: Option<u64>,
     pub host: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub problem: Option<&'static str>,
 }
 
+// Serialize/Deserialize: these cross the pipe from the child that read them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UserMaps {
     pub uid_map: String,
@@ -61,13 +60,13 @@ pub struct UserMaps {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Uts {
-    pub hostname: String,
-    pub domainname: String,
+    pub hostname: Text,
+    pub domainname: Text,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Interface {
-    pub name: String,
+    pub name: Text,
     pub up: bool,
     pub loopback: bool,
     pub addresses: Vec<String>,
@@ -75,12 +74,14 @@ pub struct Interface {
     pub tx_bytes: u64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct ProcessInfo {
     pub pid: i32,
-    pub command: String,
+    pub comm: Text,
+    /// Exactly `/proc/<pid>/cmdline`; empty for a zombie.
+    pub argv: Vec<Text>,
     /// Which of the pod's namespaces it lives in.
-    pub namespaces: Vec<String>,
+    pub namespaces: Vec<NsKind>,
     pub cpus_allowed: String,
     pub policy: String,
     /// Threads with a real-time policy (FIFO, RR, DEADLINE).
@@ -90,10 +91,10 @@ pub struct ProcessInfo {
     pub capabilities: Option<Vec<String>>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct ThreadInfo {
     pub tid: i32,
-    pub comm: String,
+    pub comm: Text,
     pub policy: String,
     pub priority: u32,
     pub cpus_allowed: String,
@@ -108,7 +109,8 @@ pub fn inspect(dir: &Path, name: &PinName) -> Result<Inspection> {
     })?;
     let mut out = Inspection {
         name: name.to_string(),
-        dir: pins.path.display().to_string(),
+        dir: pins.path.clone(),
+        age_seconds: pin.age(std::time::SystemTime::now()).map(|a| a.as_secs()),
         namespaces: Vec::new(),
         user_maps: None,
         uts: None,
@@ -119,8 +121,8 @@ pub fn inspect(dir: &Path, name: &PinName) -> Result<Inspection> {
     for entry in &pin.entries {
         let path = pins.pin_path(entry.kind, name);
         let mut info = NsInfo {
-            kind: entry.kind.to_string(),
-            path: path.display().to_string(),
+            kind: entry.kind,
+            path: path.clone(),
             content: "namespace",
             inode: None,
             owner_userns: None,
@@ -209,8 +211,8 @@ fn uts(fd: BorrowedFd<'_>) -> Result<Uts> {
         || {
             let (hostname, domainname) = sys::uts_names().map_err(|e| e.to_string())?;
             Ok(Uts {
-                hostname,
-                domainname,
+                hostname: hostname.into(),
+                domainname: domainname.into(),
             })
         },
     )
@@ -223,9 +225,11 @@ fn interfaces(fd: BorrowedFd<'_>) -> Result<Vec<Interface>> {
         CloneFlags::CLONE_NEWNET,
         || {
             // /proc/self/net follows the reading task's network namespace.
-            let dev = std::fs::read_to_string("/proc/self/net/dev")
-                .map_err(|e| format!("/proc/net/dev: {e}"))?;
-            let inet6 = std::fs::read_to_string("/proc/self/net/if_inet6").unwrap_or_default();
+            // Bytes: an interface name may be any bytes but '/', ':' and
+            // white space.
+            let dev =
+                std::fs::read("/proc/self/net/dev").map_err(|e| format!("/proc/net/dev: {e}"))?;
+            let inet6 = std::fs::read("/proc/self/net/if_inet6").unwrap_or_default();
             let addrs = sys::interface_addresses().map_err(|e| e.to_string())?;
             Ok(merge_interfaces(
                 &parse_net_dev(&dev),
@@ -252,47 +256,58 @@ fn in_namespace<T: Serialize + for<'de> Deserialize<'de>>(
 }
 
 /// `/proc/net/dev`: interface name, received and transmitted bytes.
-pub fn parse_net_dev(text: &str) -> Vec<(String, u64, u64)> {
-    text.lines()
+pub fn parse_net_dev(text: &[u8]) -> Vec<(Text, u64, u64)> {
+    text.split(|b| *b == b'\n')
         .filter_map(|line| {
-            let (name, counters) = line.split_once(':')?;
-            let fields: Vec<u64> = counters
+            // A name holds no ':' (the kernel refuses it), the counters none.
+            let colon = line.iter().rposition(|b| *b == b':')?;
+            let (name, counters) = (&line[..colon], &line[colon + 1..]);
+            let fields: Vec<u64> = std::str::from_utf8(counters)
+                .ok()?
                 .split_whitespace()
                 .map(str::parse)
                 .collect::<std::result::Result<_, _>>()
                 .ok()?;
             // 8 receive counters, then 8 transmit counters; bytes come first.
-            (fields.len() >= 16).then(|| (name.trim().to_string(), fields[0], fields[8]))
+            (fields.len() >= 16).then(|| (Text::from(name.trim_ascii()), fields[0], fields[8]))
         })
         .collect()
 }
 
 /// `/proc/net/if_inet6`: (interface, `address/prefix`).
-pub fn parse_if_inet6(text: &str) -> Vec<(String, String)> {
-    text.lines()
+pub fn parse_if_inet6(text: &[u8]) -> Vec<(Text, String)> {
+    text.split(|b| *b == b'\n')
         .filter_map(|line| {
-            let f: Vec<&str> = line.split_whitespace().collect();
+            let f: Vec<&[u8]> = line
+                .split(u8::is_ascii_whitespace)
+                .filter(|w| !w.is_empty())
+                .collect();
             let [hex, _index, prefix, _scope, _flags, name] = f.as_slice() else {
                 return None;
             };
+            let (hex, prefix) = (
+                std::str::from_utf8(hex).ok()?,
+                std::str::from_utf8(prefix).ok()?,
+            );
             let bits = u128::from_str_radix(hex, 16)
                 .ok()
                 .filter(|_| hex.len() == 32)?;
             let prefix = u8::from_str_radix(prefix, 16).ok()?;
             let addr = std::net::Ipv6Addr::from_bits(bits);
-            Some((name.to_string(), format!("{addr}/{prefix}")))
+            Some((Text::from(*name), format!("{addr}/{prefix}")))
         })
         .collect()
 }
 
 /// One entry per interface of `/proc/net/dev`, with every address known from
-/// `getifaddrs` and `if_inet6`, each once.
+/// `getifaddrs` and `if_inet6`, each once. `getifaddrs` names come as lossy
+/// UTF-8, so they are matched to the exact names by their lossy form.
 fn merge_interfaces(
-    dev: &[(String, u64, u64)],
-    inet6: &[(String, String)],
+    dev: &[(Text, u64, u64)],
+    inet6: &[(Text, String)],
     addrs: &[sys::IfAddr],
 ) -> Vec<Interface> {
-    let mut by_name: BTreeMap<String, Interface> = BTreeMap::new();
+    let mut by_name: BTreeMap<Text, Interface> = BTreeMap::new();
     for (name, rx, tx) in dev {
         by_name.insert(
             name.clone(),
@@ -306,17 +321,19 @@ fn merge_interfaces(
             },
         );
     }
-    let mut add = |name: &str, addr: Option<String>, flags: Option<(bool, bool)>| {
-        let iface = by_name
-            .entry(name.to_string())
-            .or_insert_with(|| Interface {
-                name: name.to_string(),
-                up: false,
-                loopback: false,
-                addresses: Vec::new(),
-                rx_bytes: 0,
-                tx_bytes: 0,
-            });
+    let exact: BTreeMap<String, Text> = dev
+        .iter()
+        .map(|(name, _, _)| (name.lossy(), name.clone()))
+        .collect();
+    let mut add = |name: Text, addr: Option<String>, flags: Option<(bool, bool)>| {
+        let iface = by_name.entry(name.clone()).or_insert_with(|| Interface {
+            name,
+            up: false,
+            loopback: false,
+            addresses: Vec::new(),
+            rx_bytes: 0,
+            tx_bytes: 0,
+        });
         if let Some((up, loopback)) = flags {
             iface.up |= up;
             iface.loopback |= loopback;
@@ -329,10 +346,14 @@ fn merge_interfaces(
     };
     for a in addrs {
         let addr = a.address.map(|(ip, prefix)| format!("{ip}/{prefix}"));
-        add(&a.interface, addr, Some((a.up, a.loopback)));
+        let name = exact
+            .get(&a.interface)
+            .cloned()
+            .unwrap_or_else(|| Text::from(a.interface.as_str()));
+        add(name, addr, Some((a.up, a.loopback)));
     }
     for (name, addr) in inet6 {
-        add(name, Some(addr.clone()), None);
+        add(name.clone(), Some(addr.clone()), None);
     }
     by_name.into_values().collect()
 }
@@ -352,11 +373,12 @@ fn processes(pin: &crate::pins::Pin) -> Vec<ProcessInfo> {
             let main = tasks.iter().find(|t| t.tid == pid)?;
             Some(ProcessInfo {
                 pid,
-                command: procs::command_line(pid),
+                comm: main.comm.clone(),
+                argv: procs::argv(pid),
                 namespaces: pin
                     .own_namespaces()
                     .filter(|(k, ino)| index.pids_in(*k, *ino).contains(&pid))
-                    .map(|(k, _)| k.to_string())
+                    .map(|(k, _)| k)
                     .collect(),
                 cpus_allowed: main.cpus_allowed.to_string(),
                 policy: main.policy.to_string(),
@@ -389,7 +411,11 @@ fn effective_caps(pid: i32) -> Option<Vec<String>> {
 
 impl Inspection {
     pub fn text(&self) -> String {
-        let mut out = format!("pin {} under {}\n\nnamespaces:\n", self.name, self.dir);
+        let mut out = format!(
+            "pin {} under {}\n\nnamespaces:\n",
+            escape::escape_str(&self.name),
+            escape::path(&self.dir)
+        );
         let mut table = vec![[
             "  TYPE".to_string(),
             "INODE".into(),
@@ -404,7 +430,12 @@ impl Inspection {
                 (None, _, None) => ns.content.to_string(),
             };
             let owner = ns.owner_userns.map_or("-".into(), |o| o.to_string());
-            table.push([format!("  {}", ns.kind), inode, owner, ns.path.clone()]);
+            table.push([
+                format!("  {}", ns.kind),
+                inode,
+                owner,
+                escape::path(&ns.path),
+            ]);
         }
         out.push_str(&align(&table));
         if let Some(maps) = &self.user_maps {
@@ -416,7 +447,7 @@ impl Inspection {
         }
         if let Some(uts) = &self.uts {
             out.push_str(&format!(
-                "\nuts: hostname {:?}, domainname {:?}\n",
+                "\nuts: hostname \"{}\", domainname \"{}\"\n",
                 uts.hostname, uts.domainname
             ));
         }
@@ -435,7 +466,7 @@ impl Inspection {
         }
         out.push_str(&self.processes_text());
         for w in &self.warnings {
-            out.push_str(&format!("warning: {w}\n"));
+            out.push_str(&format!("warning: {}\n", escape::one_line(w)));
         }
         out
     }
@@ -456,8 +487,12 @@ impl Inspection {
                 format!("  {}", p.pid),
                 p.cpus_allowed.clone(),
                 p.policy.clone(),
-                p.namespaces.join(","),
-                p.command.clone(),
+                p.namespaces
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(","),
+                command_text(p),
             ]);
             for t in &p.realtime_threads {
                 table.push([
@@ -465,7 +500,7 @@ impl Inspection {
                     t.cpus_allowed.clone(),
                     format!("{} {}", t.policy, t.priority),
                     String::new(),
-                    t.comm.clone(),
+                    t.comm.to_string(),
                 ]);
             }
         }
@@ -486,6 +521,16 @@ impl Inspection {
             align(&table)
         )
     }
+}
+
+/// The arguments, each escaped, joined by spaces; a process without any (a
+/// zombie) shows its thread name in brackets, as `ps` does.
+fn command_text(p: &ProcessInfo) -> String {
+    if p.argv.is_empty() {
+        return format!("[{}]", p.comm);
+    }
+    let args: Vec<String> = p.argv.iter().map(ToString::to_string).collect();
+    args.join(" ")
 }
 
 fn indent(prefix: &str, map: &str) -> String {
@@ -513,13 +558,15 @@ Inter-|   Receive                                                |  Transmit
     #[test]
     fn reads_net_dev_counters() {
         assert_eq!(
-            parse_net_dev(NET_DEV),
-            vec![
-                ("lo".to_string(), 120, 120),
-                ("eth0".to_string(), 1000, 2000)
-            ]
+            parse_net_dev(NET_DEV.as_bytes()),
+            vec![("lo".into(), 120, 120), ("eth0".into(), 1000, 2000)]
         );
-        assert!(parse_net_dev("garbage\nx: 1 2\n").is_empty());
+        assert!(parse_net_dev(b"garbage\nx: 1 2\n").is_empty());
+        let odd = b"  e\x1b[1m\xffx: 1 0 0 0 0 0 0 0 2 0 0 0 0 0 0 0\n";
+        assert_eq!(
+            parse_net_dev(odd),
+            vec![(Text::from(&b"e\x1b[1m\xffx"[..]), 1, 2)]
+        );
     }
 
     #[test]
@@ -528,10 +575,10 @@ Inter-|   Receive                                                |  Transmit
                     fe800000000000000000000000000001 02 40 20 80     eth0\n\
                     short 01 80 10 80 lo\n";
         assert_eq!(
-            parse_if_inet6(text),
+            parse_if_inet6(text.as_bytes()),
             vec![
-                ("lo".to_string(), "::1/128".to_string()),
-                ("eth0".to_string(), "fe80::1/64".to_string())
+                ("lo".into(), "::1/128".to_string()),
+                ("eth0".into(), "fe80::1/64".to_string())
             ]
         );
     }
@@ -553,15 +600,15 @@ Inter-|   Receive                                                |  Transmit
             },
         ];
         let merged = merge_interfaces(
-            &parse_net_dev(NET_DEV),
+            &parse_net_dev(NET_DEV.as_bytes()),
             &[("lo".into(), "::1/128".into())],
             &addrs,
         );
         assert_eq!(merged.len(), 2);
-        let lo = merged.iter().find(|i| i.name == "lo").unwrap();
+        let lo = merged.iter().find(|i| i.name == "lo".into()).unwrap();
         assert!(lo.up && lo.loopback);
         assert_eq!(lo.addresses, vec!["127.0.0.1/8", "::1/128"]);
-        let eth0 = merged.iter().find(|i| i.name == "eth0").unwrap();
+        let eth0 = merged.iter().find(|i| i.name == "eth0".into()).unwrap();
         assert!(!eth0.up && eth0.addresses.is_empty());
         assert_eq!(eth0.tx_bytes, 2000);
     }

@@ -12,12 +12,14 @@ pub mod crictl;
 pub mod duration;
 pub mod enter;
 pub mod error;
+pub mod escape;
 pub mod idmap;
 pub mod inspect;
 pub mod keep;
 pub mod list;
 pub mod name;
 pub mod ns;
+pub mod output;
 pub mod pin;
 pub mod pins;
 pub mod placement;
@@ -138,12 +140,22 @@ fn cleanup_command(args: &cli::CleanupArgs) -> Result<u8> {
             keep: keep_set(&args.orphan)?,
             ..plan.clone()
         };
-        let report = cleanup::sweep(&plan)?;
+        let started = (std::time::SystemTime::now(), std::time::Instant::now());
+        let swept = cleanup::sweep(&plan);
+        let timing = output::json::Timing {
+            started: started.0,
+            duration: started.1.elapsed(),
+        };
+        // A sweep that failed as a whole is worth a file too: it says so.
+        // Its own error, if any, is the one reported.
+        let written = write_sweep_metrics(args, swept.as_ref().ok(), timing);
+        let report = swept?;
+        written?;
         if args.json {
-            let line = serde_json::to_string(&report).map_err(|e| Error::Refused(e.to_string()))?;
-            println!("{line}");
+            let doc = output::json::cleanup_doc(&report, timing);
+            println!("{}", output::json::to_string(&doc, false));
         } else {
-            print!("{}", report.text());
+            print!("{}", for_stdout(report.text()));
         }
         let (Some(interval), Some(stop)) = (args.interval, &stop) else {
             return Ok(if report.any_failed() { 1 } else { 0 });
@@ -156,23 +168,54 @@ fn cleanup_command(args: &cli::CleanupArgs) -> Result<u8> {
     }
 }
 
+fn write_sweep_metrics(
+    args: &cli::CleanupArgs,
+    report: Option<&cleanup::Report>,
+    timing: output::json::Timing,
+) -> Result<()> {
+    let Some(path) = &args.metrics_file else {
+        return Ok(());
+    };
+    let text = output::metrics::sweep_text(&output::metrics::Sweep {
+        report,
+        all_pins: args.orphans,
+        started: timing.started,
+        duration: timing.duration,
+        previous_success: output::metrics::read_previous_success(path),
+    });
+    output::metrics::write_atomic(path, &text)
+}
+
 fn list_command(args: &cli::ListArgs) -> Result<u8> {
     require("list", caps::list_needs())?;
     let rules = classify::OrphanRules {
         older_than: args.orphan.older_than,
     };
     let listing = list::list(&args.dir, &rules, &keep_set(&args.orphan)?)?;
+    if let Some(path) = &args.metrics_file {
+        let text = output::metrics::list_text(&listing, std::time::SystemTime::now());
+        output::metrics::write_atomic(path, &text)?;
+    }
     if args.json {
-        let text =
-            serde_json::to_string_pretty(&listing).map_err(|e| Error::Refused(e.to_string()))?;
-        println!("{text}");
+        let doc = output::json::list_doc(&listing);
+        println!("{}", output::json::to_string(&doc, true));
     } else {
-        print!("{}", listing.text());
+        let mut text = listing.text();
         for w in &listing.warnings {
-            println!("warning: {w}");
+            text.push_str(&format!("warning: {}\n", escape::one_line(w)));
         }
+        print!("{}", for_stdout(text));
     }
     Ok(0)
+}
+
+/// A human report, with syslog priorities when stdout is the journal.
+fn for_stdout(text: String) -> String {
+    if output::log::stdout_is_journal() {
+        output::log::journal_priorities(&text)
+    } else {
+        text
+    }
 }
 
 fn inspect_command(args: &cli::InspectArgs) -> Result<u8> {
@@ -180,9 +223,10 @@ fn inspect_command(args: &cli::InspectArgs) -> Result<u8> {
     require("inspect", caps::inspect_needs())?;
     let found = inspect::inspect(&args.dir, &name)?;
     if args.json {
-        let text =
-            serde_json::to_string_pretty(&found).map_err(|e| Error::Refused(e.to_string()))?;
-        println!("{text}");
+        println!(
+            "{}",
+            output::json::to_string(&output::json::inspect_doc(&found), true)
+        );
     } else {
         print!("{}", found.text());
     }

@@ -25,6 +25,8 @@ pub struct Row {
     /// Whole seconds; absent when the age could not be read.
     pub age_seconds: Option<u64>,
     pub processes: usize,
+    /// The processes counted, by pid.
+    pub pids: Vec<i32>,
     pub namespaces: Vec<PathRow>,
 }
 
@@ -45,7 +47,7 @@ pub struct PathRow {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Listing {
-    pub dir: String,
+    pub dir: std::path::PathBuf,
     pub pins: Vec<Row>,
     pub warnings: Vec<String>,
 }
@@ -62,7 +64,7 @@ pub fn list(dir: &Path, rules: &OrphanRules, keep: &KeepSet) -> Result<Listing> 
         .map(|pin| row(pin, &index, rules, keep, now))
         .collect();
     Ok(Listing {
-        dir: pins.path.display().to_string(),
+        dir: pins.path.clone(),
         pins: rows,
         warnings: pins.warnings,
     })
@@ -75,25 +77,30 @@ fn row(pin: &Pin, index: &NsIndex, rules: &OrphanRules, keep: &KeepSet, now: Sys
         state: classify_pin(&facts, rules),
         age_seconds: facts.age.map(|a| a.as_secs()),
         processes: facts.processes,
-        namespaces: pin
-            .entries
-            .iter()
-            .map(|e| {
-                let (content, inode, host, problem) = match e.content {
-                    Content::Namespace { inode, host } => ("namespace", Some(inode), host, None),
-                    Content::Leftover { .. } => ("leftover", None, false, None),
-                    Content::Foreign(what) => ("broken", None, false, Some(what)),
-                };
-                PathRow {
-                    kind: e.kind.to_string(),
-                    content,
-                    inode,
-                    host,
-                    problem,
-                }
-            })
-            .collect(),
+        pids: pin.processes(index),
+        namespaces: path_rows(pin),
     }
+}
+
+/// What each path of a pin holds (shared with `cleanup`'s report).
+pub fn path_rows(pin: &Pin) -> Vec<PathRow> {
+    pin.entries
+        .iter()
+        .map(|e| {
+            let (content, inode, host, problem) = match e.content {
+                Content::Namespace { inode, host } => ("namespace", Some(inode), host, None),
+                Content::Leftover { .. } => ("leftover", None, false, None),
+                Content::Foreign(what) => ("broken", None, false, Some(what)),
+            };
+            PathRow {
+                kind: e.kind.to_string(),
+                content,
+                inode,
+                host,
+                problem,
+            }
+        })
+        .collect()
 }
 
 impl Listing {
@@ -108,7 +115,7 @@ impl Listing {
         ]];
         for r in &self.pins {
             table.push([
-                r.name.clone(),
+                crate::escape::escape_str(&r.name),
                 r.state.to_string(),
                 r.age_seconds
                     .map(|s| duration::format(std::time::Duration::from_secs(s)))

@@ -15,12 +15,17 @@ pub extern "C" fn main(
     _argc: std::ffi::c_int,
     _argv: *const *const std::ffi::c_char,
 ) -> std::ffi::c_int {
+    // A bug must not break the one-line contract either: Rust's own panic
+    // message spans lines.
+    std::panic::set_hook(Box::new(|info| {
+        pinns::output::log::error(&format!("internal error: {info}"))
+    }));
     let code = match pinns::run(std::env::args_os()) {
         Ok(code) => code,
         Err(err) => {
             // CRI-O logs our combined output: one line, tagged, says it all.
             if !matches!(err, pinns::error::Error::AlreadyReported) {
-                eprintln!("[pinns:e] {err}");
+                pinns::output::log::error(&err.to_string());
             }
             err.exit_code()
         }

@@ -521,9 +521,17 @@ fn run_helper(plan: &PinPlan, channel: &Channel) -> ! {
             let _ = channel.recv();
             process::exit_child(0)
         }
+        // The parent hung up: it failed first and prints its own error; a
+        // second line from us would only repeat it in other words. (Should
+        // it still be waiting after all, it says how we ended.)
+        Err(Error::Call {
+            errno: Errno::EPIPE | Errno::ECONNRESET,
+            ..
+        }) => process::exit_child(1),
         // No way to tell the parent: say it ourselves, once.
         Err(send_error) => {
-            eprintln!("[pinns:e] {}", result.err().unwrap_or(send_error));
+            let err = result.err().unwrap_or(send_error);
+            crate::output::log::error(&err.to_string());
             process::exit_child(process::HELPER_REPORTED)
         }
     }

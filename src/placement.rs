@@ -300,7 +300,7 @@ mod tests {
         TaskSched {
             pid,
             tid: pid,
-            comm: format!("t{pid}"),
+            comm: format!("t{pid}").into(),
             policy,
             rt_priority: if policy.is_realtime() { 10 } else { 0 },
             cpus_allowed: set(cpus),

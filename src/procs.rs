@@ -3,6 +3,7 @@
 //! allowed CPUs) are read for the processes that matter.
 
 use crate::cpuset::CpuSet;
+use crate::escape::Text;
 use crate::ns::NsKind;
 use std::collections::HashMap;
 use std::fmt;
@@ -111,7 +112,8 @@ impl fmt::Display for SchedPolicy {
 pub struct TaskSched {
     pub pid: i32,
     pub tid: i32,
-    pub comm: String,
+    /// Bytes the process chose (`prctl(PR_SET_NAME)`): shown escaped.
+    pub comm: Text,
     pub policy: SchedPolicy,
     pub rt_priority: u32,
     pub cpus_allowed: CpuSet,
@@ -130,9 +132,12 @@ pub fn tasks(pid: i32) -> Vec<TaskSched> {
 
 fn task(pid: i32, tid: i32) -> Option<TaskSched> {
     let base = format!("/proc/{pid}/task/{tid}");
-    let stat = parse_stat(&std::fs::read_to_string(format!("{base}/stat")).ok()?)?;
-    let cpus_allowed =
-        parse_cpus_allowed(&std::fs::read_to_string(format!("{base}/status")).ok()?)?;
+    // Bytes: a thread name need not be UTF-8, and a task must not become
+    // invisible (to `enter`'s placement, to `inspect`) because it is not.
+    let stat = parse_stat(&std::fs::read(format!("{base}/stat")).ok()?)?;
+    // `Name:` in status is the thread name again, not necessarily UTF-8.
+    let status = std::fs::read(format!("{base}/status")).ok()?;
+    let cpus_allowed = parse_cpus_allowed(&String::from_utf8_lossy(&status))?;
     Some(TaskSched {
         pid,
         tid,
@@ -146,7 +151,7 @@ fn task(pid: i32, tid: i32) -> Option<TaskSched> {
 /// The fields of `/proc/<pid>/stat` we use.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Stat {
-    pub comm: String,
+    pub comm: Text,
     pub rt_priority: u32,
     pub policy: SchedPolicy,
 }
@@ -154,12 +159,13 @@ pub struct Stat {
 /// Parses `/proc/<pid>/stat`. The command name is in parentheses and may
 /// itself contain spaces and parentheses, so fields are counted from the
 /// last `)`.
-pub fn parse_stat(text: &str) -> Option<Stat> {
-    let open = text.find('(')?;
-    let close = text.rfind(')')?;
-    let comm = text.get(open + 1..close)?.to_string();
+pub fn parse_stat(text: &[u8]) -> Option<Stat> {
+    let open = text.iter().position(|b| *b == b'(')?;
+    let close = text.iter().rposition(|b| *b == b')')?;
+    let comm = Text::from(text.get(open + 1..close)?);
     // After ")": field 3 (state) is index 0, so field N is index N - 3.
-    let rest: Vec<&str> = text.get(close + 1..)?.split_whitespace().collect();
+    let rest = std::str::from_utf8(text.get(close + 1..)?).ok()?;
+    let rest: Vec<&str> = rest.split_whitespace().collect();
     let rt_priority = rest.get(40 - 3)?.parse().ok()?;
     let policy = SchedPolicy::from_raw(rest.get(41 - 3)?.parse().ok()?);
     Some(Stat {
@@ -177,20 +183,36 @@ pub fn parse_cpus_allowed(status: &str) -> Option<CpuSet> {
         .and_then(|v| CpuSet::parse(v).ok())
 }
 
-/// The command line of a process, arguments joined by spaces, or its
-/// `comm` in brackets for kernel threads and zombies.
-pub fn command_line(pid: i32) -> String {
+/// The arguments of a process, exactly as in `/proc/<pid>/cmdline`; empty
+/// for kernel threads and zombies.
+pub fn argv(pid: i32) -> Vec<Text> {
     let raw = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-    let args: Vec<String> = raw
-        .split(|b| *b == 0)
-        .filter(|a| !a.is_empty())
-        .map(|a| String::from_utf8_lossy(a).into_owned())
-        .collect();
+    split_cmdline(&raw)
+}
+
+/// `cmdline` is NUL-terminated arguments; an argument may be empty.
+pub fn split_cmdline(raw: &[u8]) -> Vec<Text> {
+    let raw = raw.strip_suffix(b"\0").unwrap_or(raw);
+    if raw.is_empty() {
+        return Vec::new();
+    }
+    raw.split(|b| *b == 0).map(Text::from).collect()
+}
+
+/// The thread name of a process (`/proc/<pid>/comm`, without its newline).
+pub fn comm(pid: i32) -> Text {
+    let raw = std::fs::read(format!("/proc/{pid}/comm")).unwrap_or_default();
+    Text::from(raw.strip_suffix(b"\n").unwrap_or(&raw))
+}
+
+/// The command line of a process, arguments joined by spaces (lossy UTF-8),
+/// or its `comm` in brackets for kernel threads and zombies.
+pub fn command_line(pid: i32) -> String {
+    let args: Vec<String> = argv(pid).iter().map(Text::lossy).collect();
     if !args.is_empty() {
         return args.join(" ");
     }
-    let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
-    format!("[{}]", comm.trim())
+    format!("[{}]", comm(pid).lossy())
 }
 
 #[cfg(test)]
@@ -207,15 +229,34 @@ mod tests {
 
     #[test]
     fn parses_stat_with_awkward_comm() {
-        let s = parse_stat(&stat_line("rt loop (x)", 50, 1)).unwrap();
-        assert_eq!(s.comm, "rt loop (x)");
+        let s = parse_stat(stat_line("rt loop (x)", 50, 1).as_bytes()).unwrap();
+        assert_eq!(s.comm, Text::from("rt loop (x)"));
         assert_eq!(s.rt_priority, 50);
         assert_eq!(s.policy, SchedPolicy::Fifo);
         assert!(s.policy.is_realtime());
-        let s = parse_stat(&stat_line("sh", 0, 0)).unwrap();
+        let s = parse_stat(stat_line("sh", 0, 0).as_bytes()).unwrap();
         assert_eq!(s.policy, SchedPolicy::Other);
         assert!(!s.policy.is_realtime());
-        assert!(parse_stat("1234 (short) S 1").is_none());
+        assert!(parse_stat(b"1234 (short) S 1").is_none());
+        // A thread name is any bytes but NUL, newlines and parentheses too.
+        let mut raw = stat_line("x", 5, 2).into_bytes();
+        raw.splice(6..7, b"a)\n\xff(".iter().copied());
+        let s = parse_stat(&raw).unwrap();
+        assert_eq!(s.comm, Text::from(&b"a)\n\xff("[..]));
+        assert_eq!(s.policy, SchedPolicy::RoundRobin);
+    }
+
+    #[test]
+    fn splits_cmdline_exactly() {
+        assert!(split_cmdline(b"").is_empty());
+        assert_eq!(
+            split_cmdline(b"sh\0-c\0\0\xff\n\0"),
+            ["sh", "-c", ""]
+                .map(Text::from)
+                .into_iter()
+                .chain([Text::from(&b"\xff\n"[..])])
+                .collect::<Vec<_>>()
+        );
     }
 
     #[test]
@@ -239,7 +280,7 @@ mod tests {
 
     proptest! {
         #[test]
-        fn stat_parser_never_panics(s in any::<String>()) {
+        fn stat_parser_never_panics(s in any::<Vec<u8>>()) {
             let _ = parse_stat(&s);
         }
     }

@@ -378,11 +378,11 @@ fn kill_at(s: &Scenario, syscall: &str, nth: usize) -> bool {
         .iter()
         .filter(|i| i["outcome"] == "removed")
         .flat_map(|i| {
-            i["types"]
+            i["namespaces"]
                 .as_array()
                 .unwrap()
                 .iter()
-                .map(|t| t.as_str().unwrap().to_string())
+                .map(|n| n["type"].as_str().unwrap().to_string())
         })
         .collect();
     assert_eq!(

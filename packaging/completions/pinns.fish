@@ -98,6 +98,7 @@ complete -c pinns -n "__fish_pinns_using_subcommand cleanup" -l older-than -d 'O
 complete -c pinns -n "__fish_pinns_using_subcommand cleanup" -l keep -d 'Never treat this pin name, pod UID or container ID as an orphan (repeatable)' -r
 complete -c pinns -n "__fish_pinns_using_subcommand cleanup" -l keep-file -d 'Keep every name in FILE (one per line; blank lines and # comments ignored)' -r -F
 complete -c pinns -n "__fish_pinns_using_subcommand cleanup" -l interval -d 'Sweep again every DURATION until SIGINT or SIGTERM (then exit 0 after the current sweep)' -r
+complete -c pinns -n "__fish_pinns_using_subcommand cleanup" -l metrics-file -d 'After each sweep, write its figures to PATH as a node_exporter textfile (replaced atomically; end the name in .prom)' -r -F
 complete -c pinns -n "__fish_pinns_using_subcommand cleanup" -l orphans -d 'Remove orphaned pins under DIR'
 complete -c pinns -n "__fish_pinns_using_subcommand cleanup" -l keep-from-crictl -d 'Keep every live sandbox and container known to the runtime, asking `crictl pods`, `crictl inspectp` and `crictl ps`; fails (removing nothing) if crictl is missing or fails'
 complete -c pinns -n "__fish_pinns_using_subcommand cleanup" -l dry-run -d 'Report what would be removed; remove nothing'
@@ -107,6 +108,7 @@ complete -c pinns -n "__fish_pinns_using_subcommand list" -s d -l dir -d 'Direct
 complete -c pinns -n "__fish_pinns_using_subcommand list" -l older-than -d 'Only pins at least this old are orphans (30s, 10m, 10min, 1h30m, 2d)' -r
 complete -c pinns -n "__fish_pinns_using_subcommand list" -l keep -d 'Never treat this pin name, pod UID or container ID as an orphan (repeatable)' -r
 complete -c pinns -n "__fish_pinns_using_subcommand list" -l keep-file -d 'Keep every name in FILE (one per line; blank lines and # comments ignored)' -r -F
+complete -c pinns -n "__fish_pinns_using_subcommand list" -l metrics-file -d 'Also write the pins by state to PATH as a node_exporter textfile (replaced atomically; end the name in .prom)' -r -F
 complete -c pinns -n "__fish_pinns_using_subcommand list" -l keep-from-crictl -d 'Keep every live sandbox and container known to the runtime, asking `crictl pods`, `crictl inspectp` and `crictl ps`; fails (removing nothing) if crictl is missing or fails'
 complete -c pinns -n "__fish_pinns_using_subcommand list" -l json -d 'Print JSON instead of a table'
 complete -c pinns -n "__fish_pinns_using_subcommand list" -s h -l help -d 'Print help (see more with \'--help\')'

@@ -138,6 +138,11 @@ pub struct CleanupArgs {
     /// Sweep again every DURATION until SIGINT or SIGTERM (then exit 0 after the current sweep)
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub interval: Option<std::time::Duration>,
+
+    /// After each sweep, write its figures to PATH as a node_exporter textfile
+    /// (replaced atomically; end the name in .prom)
+    #[arg(long = "metrics-file", value_name = "PATH")]
+    pub metrics_file: Option<PathBuf>,
 }
 
 /// List the pins under DIR: one row per pin name.
@@ -160,6 +165,11 @@ pub struct ListArgs {
     /// Print JSON instead of a table
     #[arg(long)]
     pub json: bool,
+
+    /// Also write the pins by state to PATH as a node_exporter textfile
+    /// (replaced atomically; end the name in .prom)
+    #[arg(long = "metrics-file", value_name = "PATH")]
+    pub metrics_file: Option<PathBuf>,
 }
 
 /// Show everything about one pod's pins.

@@ -331,12 +331,14 @@ pub fn uncover(fd: BorrowedFd<'_>, name: &Path) -> Result<()> {
     .at("bind mount without submounts", name)
 }
 
-/// Host and NIS domain name of the current UTS namespace.
-pub fn uts_names() -> Result<(String, String)> {
+/// Hostname and domainname of the current UTS namespace, as bytes: a pod
+/// may set any.
+pub fn uts_names() -> Result<(Vec<u8>, Vec<u8>)> {
+    use std::os::unix::ffi::OsStrExt;
     let uts = nix::sys::utsname::uname().map_err(|e| Error::call("uname", e))?;
     Ok((
-        uts.nodename().to_string_lossy().into_owned(),
-        uts.domainname().to_string_lossy().into_owned(),
+        uts.nodename().as_bytes().to_vec(),
+        uts.domainname().as_bytes().to_vec(),
     ))
 }
 
