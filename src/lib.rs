@@ -47,7 +47,7 @@ pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> Result<u8> {
         return pin_command(&pin);
     }
     let pin_form = cli::is_pin_form(&args);
-    let cli = match Cli::try_parse_from(args) {
+    let cli = match Cli::try_parse_from(&args) {
         Ok(cli) => cli,
         Err(e) if !e.use_stderr() => {
             // --help and --version
@@ -59,7 +59,7 @@ pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> Result<u8> {
         // People get clap's whole message: the usage, "did you mean", "use
         // `--` before the command".
         Err(e) => {
-            let _ = e.print();
+            let _ = cli::with_hints(e).print();
             return Ok(2);
         }
     };

@@ -25,6 +25,8 @@ fn subcommand_mistakes_keep_clap_hints() {
     assert_usage_error(code, &err, "similar argument exists: '--orphans'");
     let (code, _, err) = run(&["enter", "pod", "--cpu", "1"]);
     assert_usage_error(code, &err, "--cpus");
+    let (code, _, err) = run(&["enter", "pod", "ip", "addr"]);
+    assert_usage_error(code, &err, "put it after `--`: pinns enter NAME -- ip");
 }
 
 #[test]

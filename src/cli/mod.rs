@@ -408,6 +408,31 @@ pub fn is_pin_form(argv: &[OsString]) -> bool {
         .is_some_and(|first| first.starts_with('-') && first != "-h" && first != "--help")
 }
 
+/// Adds what clap does not say: a word after `enter`'s target is taken for
+/// an argument, while the command to run goes after `--`.
+pub fn with_hints(mut err: clap::Error) -> clap::Error {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    let in_enter = err
+        .get(ContextKind::Usage)
+        .is_some_and(|u| u.to_string().contains("pinns enter"));
+    let word = match err.get(ContextKind::InvalidArg) {
+        Some(ContextValue::String(w)) => Some(w.clone()),
+        _ => None,
+    };
+    if let (true, ErrorKind::UnknownArgument, Some(word)) = (in_enter, err.kind(), word) {
+        if !word.starts_with('-') {
+            err.insert(
+                ContextKind::Suggested,
+                ContextValue::StyledStrs(vec![format!(
+                    "to run {word:?} in the pod, put it after `--`: pinns enter NAME -- {word} ..."
+                )
+                .into()]),
+            );
+        }
+    }
+    err
+}
+
 /// Turns a clap error into the one line we print after `[pinns:e]`.
 pub fn one_line(err: &clap::Error) -> String {
     let text = err.to_string();
