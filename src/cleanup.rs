@@ -7,11 +7,13 @@
 //! - Only nsfs mounts are unmounted, and only empty plain files on DIR's own
 //!   filesystem are deleted. A non-empty file, a foreign mount, a symlink or
 //!   a directory at a pin path is reported and left alone.
-//! - Each pin is re-checked and removed under the same `flock` on DIR that
-//!   `pin` holds while it checks and mounts, and is left alone if it is not
-//!   exactly what the sweep saw (the same namespace inode, the same file).
-//!   A pod pinned during a sweep is therefore never removed: it was not in
-//!   the snapshot, or it is a different inode.
+//! - A pin is removed whole or not at all. Each pin name is looked at
+//!   afresh, in all its types, under the same `flock` on DIR that `pin`
+//!   holds while it checks and mounts; a sweep leaves the whole pin alone
+//!   if that look is not exactly what the sweep judged (the same types, the
+//!   same namespace inodes, the same files), and `-f NAME` removes all of it.
+//!   A pod pinned during a sweep is therefore never removed, nor half
+//!   removed: it was not in the snapshot, or it is not what was judged.
 //! - Orphans are chosen from one `/proc` scan and confirmed by a second scan
 //!   just before removal: two scans per sweep whatever the number of pins.
 //! - Cgroups are removed with `rmdir`, which the kernel refuses for a cgroup
@@ -25,12 +27,12 @@ use crate::escape::{self, Text};
 use crate::keep::KeepSet;
 use crate::name::PinName;
 use crate::ns::NsKind;
-use crate::pins::{self, Content, Entry, Pin, PinDir};
+use crate::pindir::inventory::{Entry, Inventory, Pin};
+use crate::pindir::Content;
 use crate::procs::NsIndex;
 use crate::sys;
 use nix::errno::Errno;
 use serde::Serialize;
-use std::collections::HashSet;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
@@ -211,7 +213,7 @@ pub fn sweep(plan: &Plan) -> Result<Report> {
             .dir
             .as_deref()
             .ok_or_else(|| Error::Usage("-f NAME and --orphans need -d DIR".into()))?;
-        match PinDir::open(dir)? {
+        match Inventory::open(dir)? {
             None if plan.orphans => {
                 return Err(Error::path("open directory", dir, Errno::ENOENT));
             }
@@ -224,17 +226,17 @@ pub fn sweep(plan: &Plan) -> Result<Report> {
                 }
             }
             Some(mut pins) => {
-                report.dir = Some(pins.path.clone());
-                match (&plan.name, plan.orphans) {
-                    (Some(name), false) => pins.scan_name(name)?,
-                    _ => pins.scan()?,
+                report.dir = Some(pins.path().to_path_buf());
+                // `-f NAME` alone looks at its pin under the lock only.
+                if plan.orphans {
+                    pins.scan()?;
                 }
                 report.warnings.append(&mut pins.warnings);
                 if let Some(name) = &plan.name {
-                    remove_named(&pins, name, plan.dry_run, &mut report);
+                    remove_named(&mut pins, name, plan.dry_run, &mut report);
                 }
                 if plan.orphans {
-                    sweep_orphans(&pins, plan, &mut report);
+                    sweep_orphans(&mut pins, plan, &mut report);
                 }
             }
         }
@@ -260,32 +262,47 @@ fn pin_item(pin: &Pin, outcome: Outcome, reason: impl Into<String>) -> Item {
 
 /// `-f NAME`: the pod is being torn down; whatever of it is ours goes,
 /// whoever still lives in it.
-fn remove_named(dir: &PinDir, name: &PinName, dry_run: bool, report: &mut Report) {
-    let Some(pin) = dir.pins.get(name) else {
-        report.notes.push(format!(
+fn remove_named(dir: &mut Inventory, name: &PinName, dry_run: bool, report: &mut Report) {
+    let nothing = |dir: &Inventory| {
+        format!(
             "nothing to remove for {name} under {}",
-            dir.path.display()
-        ));
-        return;
+            dir.path().display()
+        )
+    };
+    let failed = |e: Error| {
+        let unseen = Pin {
+            name: name.clone(),
+            entries: Vec::new(),
+        };
+        pin_item(&unseen, Outcome::Failed, e.to_string())
     };
     if dry_run {
-        report.push(pin_item(pin, Outcome::WouldRemove, "asked for by name"));
+        match dir.look_again(name) {
+            Ok(Some(pin)) => report.push(pin_item(&pin, Outcome::WouldRemove, "asked for by name")),
+            Ok(None) => report.notes.push(nothing(dir)),
+            Err(e) => report.push(failed(e)),
+        }
         return;
     }
-    let item = match remove_pin(dir, pin, Expect::Anything) {
-        Ok(notes) if notes.is_empty() => pin_item(pin, Outcome::Removed, "asked for by name"),
-        Ok(notes) => pin_item(pin, Outcome::Failed, notes.join("; ")),
-        Err(e) => pin_item(pin, Outcome::Failed, e.to_string()),
-    };
-    report.push(item);
+    match remove_pin(dir, name, None) {
+        Ok(Removal::Removed(pin)) => {
+            report.push(pin_item(&pin, Outcome::Removed, "asked for by name"))
+        }
+        Ok(Removal::Gone) => report.notes.push(nothing(dir)),
+        Ok(Removal::LeftAlone(pin, notes)) => {
+            report.push(pin_item(&pin, Outcome::Failed, notes.join("; ")))
+        }
+        Err(e) => report.push(failed(e)),
+    }
 }
 
-fn sweep_orphans(dir: &PinDir, plan: &Plan, report: &mut Report) {
+fn sweep_orphans(dir: &mut Inventory, plan: &Plan, report: &mut Report) {
     let kinds: Vec<NsKind> = NsKind::pinnable().collect();
     let first = NsIndex::scan_kinds(&kinds);
     let now = SystemTime::now();
     let mut candidates = Vec::new();
-    for pin in dir.pins.values() {
+    let pins: Vec<Pin> = dir.pins.values().cloned().collect();
+    for pin in &pins {
         if plan.name.as_ref() == Some(&pin.name) {
             continue; // handled by -f NAME
         }
@@ -327,13 +344,14 @@ fn sweep_orphans(dir: &PinDir, plan: &Plan, report: &mut Report) {
                 format!("orphan: no process, {age} old"),
             )
         } else {
-            match remove_pin(dir, pin, Expect::AsSeen) {
-                Ok(notes) if notes.is_empty() => pin_item(
+            match remove_pin(dir, &pin.name, Some(pin)) {
+                Ok(Removal::Removed(_)) => pin_item(
                     pin,
                     Outcome::Removed,
                     format!("orphan: no process, {age} old"),
                 ),
-                Ok(notes) => pin_item(pin, Outcome::Kept, notes.join("; ")),
+                Ok(Removal::Gone) => pin_item(pin, Outcome::Kept, "gone during the sweep"),
+                Ok(Removal::LeftAlone(_, notes)) => pin_item(pin, Outcome::Kept, notes.join("; ")),
                 Err(e) => pin_item(pin, Outcome::Failed, e.to_string()),
             }
         };
@@ -346,16 +364,17 @@ fn sweep_orphans(dir: &PinDir, plan: &Plan, report: &mut Report) {
     }
 }
 
-fn broken_reason(dir: &PinDir, pin: &Pin) -> String {
+fn broken_reason(dir: &Inventory, pin: &Pin) -> String {
     let what: Vec<String> = pin
         .entries
         .iter()
-        .filter_map(|e| match e.content {
-            Content::Foreign(what) => Some(format!(
-                "{} is {what}",
-                dir.pin_path(e.kind, &pin.name).display()
-            )),
-            _ => None,
+        .filter_map(|e| {
+            let problem = e.content.problem()?;
+            Some(format!(
+                "{} is {}",
+                dir.pin_path(e.kind, &pin.name).display(),
+                problem.words()
+            ))
         })
         .collect();
     format!("broken: {}; left alone", what.join(", "))
@@ -380,58 +399,61 @@ fn kept_reason(state: PinState, facts: &crate::classify::PinFacts) -> String {
     }
 }
 
-/// What a path must still hold for us to remove it.
-#[derive(Clone, Copy)]
-enum Expect {
-    /// `-f NAME`: whatever pin of ours is there.
-    Anything,
-    /// A sweep: exactly what the scan saw, or it is left alone.
-    AsSeen,
+/// What a removal under the lock did.
+enum Removal {
+    /// Every path of the pin, as found under the lock, is gone.
+    Removed(Pin),
+    /// Nothing was there any more.
+    Gone,
+    /// Some paths, or (for a sweep) all of them, were left, for these reasons.
+    LeftAlone(Pin, Vec<String>),
 }
 
-/// Removes every path of a pin under DIR's lock. Returns notes on paths left
-/// alone (each a reason the pin is not entirely gone); errors are failures.
-fn remove_pin(dir: &PinDir, pin: &Pin, expect: Expect) -> Result<Vec<String>> {
-    let lock_fd = dir
-        .fd
-        .try_clone()
-        .at("duplicate descriptor of", &dir.path)?;
-    let _lock = sys::lock_dir(lock_fd, &dir.path)?;
-    let host = pins::host_namespaces();
-    let mut notes = Vec::new();
-    for (kind, type_dir) in &dir.type_dirs {
-        let seen = pin.entries.iter().find(|e| e.kind == *kind);
-        if seen.is_none() && matches!(expect, Expect::AsSeen) {
-            continue; // appeared after the scan: not ours to judge
-        }
-        let type_dir = type_dir.as_fd();
-        let path = dir.pin_path(*kind, &pin.name);
-        let dev = sys::stat_fd(type_dir)
-            .at("stat", path.parent().unwrap_or(&path))?
-            .st_dev;
-        let name = Path::new(pin.name.as_str());
-        let now = pins::examine(type_dir, dev, name, *kind, &host)?;
-        match (expect, seen, now) {
-            (_, _, None) => {}
-            (_, _, Some(Content::Foreign(what))) => {
-                notes.push(format!("broken: {} is {what}; left alone", path.display()))
-            }
-            (Expect::AsSeen, Some(seen), Some(now))
-                if !same_content(seen, &now) || !same_mtime(type_dir, name, seen) =>
-            {
-                notes.push(format!(
-                    "{} changed during the sweep; left alone",
-                    path.display()
-                ))
-            }
-            (_, _, Some(_)) => {
-                if let Some(note) = remove_path(type_dir, dev, name, *kind, &host, &path)? {
-                    notes.push(note);
-                }
-            }
+/// Removes a pin whole, under DIR's lock, from a fresh look at all its
+/// types. With `seen` (a sweep), the pin is removed only if that look is
+/// exactly what was judged, else it is left entirely alone. Errors are
+/// failures (the pin may then be partly removed, and is reported failed).
+fn remove_pin(dir: &mut Inventory, name: &PinName, seen: Option<&Pin>) -> Result<Removal> {
+    let _lock = dir.dir.lock_again()?;
+    dir.open_new_types()?;
+    let Some(now) = dir.look_again(name)? else {
+        return Ok(Removal::Gone);
+    };
+    if let Some(seen) = seen {
+        if !same_pin(dir, seen, &now) {
+            let note = format!("{name} changed during the sweep; left alone");
+            return Ok(Removal::LeftAlone(now, vec![note]));
         }
     }
-    Ok(notes)
+    let mut notes = Vec::new();
+    for entry in &now.entries {
+        let Some(td) = dir.type_dir(entry.kind) else {
+            continue;
+        };
+        if let Some(problem) = td.remove_pin(name)? {
+            notes.push(format!(
+                "broken: {} is {}; left alone",
+                td.pin_path(name).display(),
+                problem.words()
+            ));
+        }
+    }
+    Ok(match notes.is_empty() {
+        true => Removal::Removed(now),
+        false => Removal::LeftAlone(now, notes),
+    })
+}
+
+/// The same types holding the same namespaces and the same untouched files.
+fn same_pin(dir: &Inventory, seen: &Pin, now: &Pin) -> bool {
+    seen.entries.len() == now.entries.len()
+        && seen.entries.iter().zip(&now.entries).all(|(s, n)| {
+            s.kind == n.kind
+                && same_content(s, &n.content)
+                && dir
+                    .type_dir(s.kind)
+                    .is_some_and(|td| same_mtime(td.fd(), Path::new(seen.name.as_str()), s))
+        })
 }
 
 /// A leftover file that was touched since the scan (a runtime preparing to
@@ -456,41 +478,6 @@ fn same_content(seen: &Entry, now: &Content) -> bool {
         (Content::Leftover { inode: a }, Content::Leftover { inode: b }) => a == b,
         _ => false,
     }
-}
-
-/// Detaches every namespace mount stacked at the path, then deletes the
-/// empty file beneath. Returns a note if something not ours is left.
-fn remove_path(
-    type_dir: BorrowedFd<'_>,
-    dev: u64,
-    name: &Path,
-    kind: NsKind,
-    host: &HashSet<(NsKind, u64)>,
-    path: &Path,
-) -> Result<Option<String>> {
-    // Bounded: a path can hold a stack of mounts, not an endless one.
-    for _ in 0..16 {
-        match pins::examine(type_dir, dev, name, kind, host)? {
-            Some(Content::Namespace { .. }) => {
-                sys::detach_at(type_dir, name).at("unmount (MNT_DETACH)", path)?
-            }
-            Some(Content::Leftover { .. }) => {
-                sys::unlink_at(type_dir, name).at("remove", path)?;
-                return Ok(None);
-            }
-            None => return Ok(None),
-            Some(Content::Foreign(what)) => {
-                return Ok(Some(format!(
-                    "broken: unmounted the namespace, but {} is {what}; left alone",
-                    path.display()
-                )))
-            }
-        }
-    }
-    Ok(Some(format!(
-        "{}: more than 16 namespace mounts stacked; left the rest",
-        path.display()
-    )))
 }
 
 fn open_cgroup_root(root: &Path) -> Result<OwnedFd> {

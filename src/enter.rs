@@ -16,6 +16,7 @@ use crate::error::{Error, PathContext, Result};
 use crate::name::PinName;
 use crate::ns::NsKind;
 use crate::output::log;
+use crate::pindir::PinDir;
 use crate::placement::{self, Inputs, Placement};
 use crate::procs::{self, NsIndex, TaskSched};
 use crate::sys::{self, process};
@@ -49,7 +50,12 @@ pub fn enter(args: &EnterArgs) -> Result<u8> {
     let avoid = parse_cpus(args.avoid_cpus.as_deref())?;
     let explicit = args.cpus.as_deref().map(CpuSet::parse).transpose()?;
 
-    let targets = open_all(&candidates(args)?, &describe(args))?;
+    // A pin is judged, and opened, by the pin directory's own rules.
+    let pins = match &args.name {
+        Some(name) => Some((PinDir::open(&args.dir)?, PinName::parse(name)?)),
+        None => None,
+    };
+    let targets = open_all(&candidates(args)?, &describe(args), pins.as_ref())?;
     let tasks = pod_tasks(&targets)?;
     let inputs = Inputs {
         allowed: sys::sched::affinity()?,
@@ -186,12 +192,20 @@ struct Target {
 
 /// Opens every candidate (close-on-exec), checks it is a namespace, and
 /// leaves out our own user namespace (the kernel refuses to re-enter it).
-fn open_all(candidates: &[Candidate], target: &str) -> Result<Vec<Target>> {
+fn open_all(
+    candidates: &[Candidate],
+    target: &str,
+    pins: Option<&(Option<PinDir>, PinName)>,
+) -> Result<Vec<Target>> {
     let own_user =
         procs::ns_inode(Path::new("/proc/self/ns/user")).at("stat", "/proc/self/ns/user")?;
     let mut targets = Vec::new();
     for c in candidates {
-        let Some(target) = open_one(c)? else {
+        let opened = match pins {
+            Some((dir, name)) => open_pinned(dir.as_ref(), name, c)?,
+            None => open_one(c)?,
+        };
+        let Some(target) = opened else {
             continue;
         };
         if target.kind == NsKind::User && target.inode == own_user {
@@ -216,6 +230,45 @@ fn describe(args: &EnterArgs) -> String {
         (_, Some(pid), _) => format!("process {pid} {only_ours}"),
         (_, _, Some(pod)) => format!("pod {pod:?} {only_ours}"),
         _ => "no target".into(),
+    }
+}
+
+/// Opens a pinned namespace through the pin directory's descriptors (no
+/// symlink below DIR is followed); anything but a namespace is nothing to
+/// join.
+fn open_pinned(dir: Option<&PinDir>, name: &PinName, c: &Candidate) -> Result<Option<Target>> {
+    let type_dir = match dir {
+        Some(dir) => dir.open_type(c.kind)?,
+        None => None,
+    };
+    let found = match &type_dir {
+        Some(td) => td.open_namespace(name, None)?,
+        None => None,
+    };
+    match found {
+        Some((inode, fd)) => Ok(Some(Target {
+            kind: c.kind,
+            path: c.path.clone(),
+            file: File::from(fd),
+            inode,
+        })),
+        None if !c.required => Ok(None),
+        None if type_dir
+            .map(|td| td.examine(name))
+            .transpose()?
+            .flatten()
+            .is_some() =>
+        {
+            Err(Error::Refused(format!(
+                "{} is not a namespace (nothing pinned there)",
+                c.path.display()
+            )))
+        }
+        None => Err(Error::Refused(format!(
+            "no {} namespace at {}",
+            c.kind,
+            c.path.display()
+        ))),
     }
 }
 

@@ -7,12 +7,13 @@
 //! rather than from `/proc/<pid>/uid_map` of a member process because an
 //! idle pod's user namespace has no member process.
 
-use crate::error::{Error, PathContext, Result};
+use crate::error::{Error, Result};
 use crate::escape::{self, Text};
 use crate::list::align;
 use crate::name::PinName;
 use crate::ns::NsKind;
-use crate::pins::{Content, PinDir};
+use crate::pindir::inventory::{Inventory, Pin};
+use crate::pindir::{Content, TypeDir};
 use crate::procs::{self, NsIndex};
 use crate::sys::{self, process};
 use nix::errno::Errno;
@@ -102,14 +103,17 @@ pub struct ThreadInfo {
 
 pub fn inspect(dir: &Path, name: &PinName) -> Result<Inspection> {
     let mut pins =
-        PinDir::open(dir)?.ok_or_else(|| Error::path("open directory", dir, Errno::ENOENT))?;
+        Inventory::open(dir)?.ok_or_else(|| Error::path("open directory", dir, Errno::ENOENT))?;
     pins.scan()?;
     let pin = pins.pins.get(name).cloned().ok_or_else(|| {
-        Error::Refused(format!("no pin named {name} under {}", pins.path.display()))
+        Error::Refused(format!(
+            "no pin named {name} under {}",
+            pins.path().display()
+        ))
     })?;
     let mut out = Inspection {
         name: name.to_string(),
-        dir: pins.path.clone(),
+        dir: pins.path().to_path_buf(),
         age_seconds: pin.age(std::time::SystemTime::now()).map(|a| a.as_secs()),
         namespaces: Vec::new(),
         user_maps: None,
@@ -123,24 +127,17 @@ pub fn inspect(dir: &Path, name: &PinName) -> Result<Inspection> {
         let mut info = NsInfo {
             kind: entry.kind,
             path: path.clone(),
-            content: "namespace",
+            content: entry.content.word(),
             inode: None,
             owner_userns: None,
             host: false,
-            problem: None,
+            problem: entry.content.problem().map(|p| p.words()),
         };
-        match entry.content {
-            Content::Namespace { inode, host } => {
-                info.inode = Some(inode);
-                info.host = host;
-                if let Some(type_dir) = pins.type_dir(entry.kind) {
-                    look_inside(type_dir, name, entry.kind, host, &path, &mut info, &mut out);
-                }
-            }
-            Content::Leftover { .. } => info.content = "leftover",
-            Content::Foreign(what) => {
-                info.content = "broken";
-                info.problem = Some(what);
+        if let Content::Namespace { inode, host } = entry.content {
+            info.inode = Some(inode);
+            info.host = host;
+            if let Some(type_dir) = pins.type_dir(entry.kind) {
+                look_inside(type_dir, name, inode, host, &mut info, &mut out);
             }
         }
         out.namespaces.push(info);
@@ -152,16 +149,22 @@ pub fn inspect(dir: &Path, name: &PinName) -> Result<Inspection> {
 /// Reads what the namespace pinned at `path` shows from inside; a failure
 /// becomes a warning, not an error (the rest is still worth showing).
 fn look_inside(
-    type_dir: BorrowedFd<'_>,
+    type_dir: &TypeDir,
     name: &PinName,
-    kind: NsKind,
+    inode: u64,
     host: bool,
-    path: &Path,
     info: &mut NsInfo,
     out: &mut Inspection,
 ) {
-    let fd = match sys::open_ns_at(type_dir, Path::new(name.as_str())).at("open", path) {
-        Ok(fd) => fd,
+    let (kind, path) = (type_dir.kind, type_dir.pin_path(name));
+    // The namespace the scan saw, or nothing: never one put there since.
+    let fd = match type_dir.open_namespace(name, Some(inode)) {
+        Ok(Some((_, fd))) => fd,
+        Ok(None) => {
+            return out
+                .warnings
+                .push(format!("{}: changed while we looked", path.display()))
+        }
         Err(e) => return out.warnings.push(e.to_string()),
     };
     match sys::owner_userns_inode(fd.as_fd()) {
@@ -360,7 +363,7 @@ fn merge_interfaces(
 
 /// The processes living in the pod's own namespaces (those of the host are
 /// shared by every process of the node and say nothing about the pod).
-fn processes(pin: &crate::pins::Pin) -> Vec<ProcessInfo> {
+fn processes(pin: &Pin) -> Vec<ProcessInfo> {
     let kinds: Vec<NsKind> = pin.own_namespaces().map(|(k, _)| k).collect();
     if kinds.is_empty() {
         return Vec::new();

@@ -21,10 +21,9 @@ pub mod name;
 pub mod ns;
 pub mod output;
 pub mod pin;
-pub mod pins;
+pub mod pindir;
 pub mod placement;
 pub mod procs;
-pub mod rollback;
 pub mod sys;
 pub mod sysctl;
 

@@ -11,7 +11,8 @@ use crate::duration;
 use crate::error::{Error, Result};
 use crate::keep::KeepSet;
 use crate::ns::NsKind;
-use crate::pins::{Content, Pin, PinDir};
+use crate::pindir::inventory::{Inventory, Pin};
+use crate::pindir::Content;
 use crate::procs::NsIndex;
 use nix::errno::Errno;
 use serde::Serialize;
@@ -54,7 +55,7 @@ pub struct Listing {
 
 pub fn list(dir: &Path, rules: &OrphanRules, keep: &KeepSet) -> Result<Listing> {
     let mut pins =
-        PinDir::open(dir)?.ok_or_else(|| Error::path("open directory", dir, Errno::ENOENT))?;
+        Inventory::open(dir)?.ok_or_else(|| Error::path("open directory", dir, Errno::ENOENT))?;
     pins.scan()?;
     let index = NsIndex::scan_kinds(&NsKind::pinnable().collect::<Vec<_>>());
     let now = SystemTime::now();
@@ -64,7 +65,7 @@ pub fn list(dir: &Path, rules: &OrphanRules, keep: &KeepSet) -> Result<Listing> 
         .map(|pin| row(pin, &index, rules, keep, now))
         .collect();
     Ok(Listing {
-        dir: pins.path.clone(),
+        dir: pins.path().to_path_buf(),
         pins: rows,
         warnings: pins.warnings,
     })
@@ -87,17 +88,16 @@ pub fn path_rows(pin: &Pin) -> Vec<PathRow> {
     pin.entries
         .iter()
         .map(|e| {
-            let (content, inode, host, problem) = match e.content {
-                Content::Namespace { inode, host } => ("namespace", Some(inode), host, None),
-                Content::Leftover { .. } => ("leftover", None, false, None),
-                Content::Foreign(what) => ("broken", None, false, Some(what)),
+            let (inode, host) = match e.content {
+                Content::Namespace { inode, host } => (Some(inode), host),
+                _ => (None, false),
             };
             PathRow {
                 kind: e.kind.to_string(),
-                content,
+                content: e.content.word(),
                 inode,
                 host,
-                problem,
+                problem: e.content.problem().map(|p| p.words()),
             }
         })
         .collect()

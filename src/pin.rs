@@ -1,24 +1,26 @@
 //! `pinns -d DIR -f NAME ...`: create (or take the caller's) namespaces, apply
 //! the pod's sysctls inside them, and bind-mount each onto
-//! `DIR/<type>ns/NAME`. All or nothing: every change is journalled in a
-//! [`Rollback`] that undoes itself unless the whole pin succeeded.
+//! `DIR/<type>ns/NAME` (through `pindir`). All or nothing: every change is
+//! journalled in a [`Journal`] that undoes itself unless the whole pin
+//! succeeded.
 
 use crate::error::{Error, PathContext, Result};
 use crate::idmap::IdMap;
 use crate::name::PinName;
 use crate::ns::NsKind;
-use crate::rollback::{Rollback, Undo};
+use crate::pindir::undo::{Journal, Step};
+use crate::pindir::{mntns, Content, PinDir, Problem, TypeDir};
+use crate::sys;
 use crate::sys::process::{self, Channel, Forked};
-use crate::sys::{self, mountinfo};
 use crate::sysctl::{self, Sysctl, SysctlError};
 use nix::errno::Errno;
 use nix::mount::MsFlags;
 use nix::sched::CloneFlags;
-use nix::sys::stat::SFlag;
 use nix::sys::wait::WaitStatus;
 use nix::unistd::Pid;
-use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 
 /// Where a pinned namespace comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -193,215 +195,145 @@ impl PinPlan {
 
     /// Where the pin of `kind` goes.
     pub fn target(&self, kind: NsKind) -> PathBuf {
-        self.dir.join(kind.dir_name()).join(self.name.as_str())
+        crate::pindir::pin_path(&self.dir, kind, &self.name)
     }
 }
 
 /// Pins everything the plan asks for, or nothing.
+///
+/// Order: read-only checks of every target (a refusal changes nothing);
+/// the namespaces and their sysctls (a sysctl the kernel refuses at write
+/// time then leaves nothing behind, not even a directory); DIR and the
+/// `<type>ns` directories; then, under DIR's lock, each pin. A new mount
+/// namespace is the exception: it must be created after `DIR/mntns` is
+/// prepared (it copies our mounts), so under the lock too.
 pub fn pin(plan: &PinPlan) -> Result<()> {
     sys::refuse_setid()?;
-    let found = preflight(plan)?;
-
-    let mut rollback = Rollback::default();
-    let dir = match found.dir {
-        Some(dir) => dir,
-        None => ensure_dir(&plan.dir, &mut rollback)?,
+    let existing = check_targets(plan)?;
+    let mut journal = Journal::default();
+    let mut sources = Vec::new();
+    if !plan.creates(NsKind::Mnt) {
+        hold_namespaces(plan, &mut sources, &mut journal)?;
+    }
+    let (dir, type_dirs) = match existing {
+        Some(found) => found,
+        None => (
+            PinDir::create(&plan.dir)?,
+            plan.namespaces.iter().map(|(k, _)| (*k, None)).collect(),
+        ),
     };
-    for (kind, _) in found.type_dirs.iter().filter(|(_, fd)| fd.is_none()) {
-        make_subdir(&dir, &plan.dir, *kind, &mut rollback)?;
-    }
-    if plan.creates(NsKind::Mnt) {
-        prepare_mount_ns_dir(&plan.dir.join(NsKind::Mnt.dir_name()), &mut rollback)?;
-    }
-    let type_dirs = found
-        .type_dirs
+    let type_dirs = type_dirs
         .into_iter()
-        .map(|(kind, fd)| match fd {
-            // A mount namespace pin must land on the unbindable mount made
-            // just above, not on the directory it covers: reopen that one.
-            Some(fd) if kind != NsKind::Mnt => Ok((kind, fd)),
-            _ => Ok((kind, open_subdir(&dir, &plan.dir, kind)?)),
+        .map(|(kind, found)| match found {
+            Some(td) => Ok(td),
+            None => dir.create_type(kind),
         })
         .collect::<Result<Vec<_>>>()?;
-
-    let holder = NsHolder::create(plan)?;
-    {
-        // Serialises the check-then-mount of concurrent pins and cleanups in DIR.
-        let _lock = sys::lock_dir(dir, &plan.dir)?;
-        for (kind, type_dir) in &type_dirs {
-            attach(plan, *kind, type_dir.as_fd(), &holder, &mut rollback)?;
-        }
+    // Serialises the check-then-mount of concurrent pins and cleanups in DIR.
+    journal.keep(dir.lock()?);
+    let mut targets = Vec::new();
+    for td in type_dirs {
+        targets.push(match td.kind {
+            NsKind::Mnt if plan.creates(NsKind::Mnt) => mntns::prepare(td, &mut journal)?,
+            _ => Rc::new(td),
+        });
     }
-    rollback.commit();
+    if plan.creates(NsKind::Mnt) {
+        hold_namespaces(plan, &mut sources, &mut journal)?;
+    }
+    for (td, source) in targets.iter().zip(&sources) {
+        attach(plan, td, source, &mut journal)?;
+    }
+    journal.commit();
     Ok(())
 }
 
-/// What already exists, opened by the read-only checks and kept for the pin
-/// itself (each path is opened once per call: pinns runs per pod).
-struct Found {
-    dir: Option<OwnedFd>,
-    type_dirs: Vec<(NsKind, Option<OwnedFd>)>,
+/// Creates (or takes) the namespaces; their holder lives in the journal so
+/// that an undo still finds the namespaces it must tell apart from others.
+fn hold_namespaces(
+    plan: &PinPlan,
+    sources: &mut Vec<PathBuf>,
+    journal: &mut Journal,
+) -> Result<()> {
+    let holder = NsHolder::create(plan)?;
+    sources.extend(plan.namespaces.iter().map(|(k, _)| holder.ns_path(*k)));
+    journal.keep(holder);
+    Ok(())
 }
+
+/// What `check_targets` found: DIR and the `<type>ns` directories that
+/// exist, kept open for the pin itself (each path is opened once per call:
+/// pinns runs per pod).
+type Existing = (PinDir, Vec<(NsKind, Option<TypeDir>)>);
 
 /// Read-only checks of the targets, so a refusal changes nothing at all.
-fn preflight(plan: &PinPlan) -> Result<Found> {
-    let mut found = Found {
-        dir: None,
-        type_dirs: plan
-            .namespaces
-            .iter()
-            .map(|(kind, _)| (*kind, None))
-            .collect(),
+fn check_targets(plan: &PinPlan) -> Result<Option<Existing>> {
+    let Some(dir) = PinDir::open(&plan.dir)? else {
+        return Ok(None);
     };
-    // DIR itself may be reached through symlinks (/var/run -> /run); what is
-    // below it is opened without following any.
-    let dir = match sys::open_dir_at(None, &plan.dir.join(".")) {
-        Ok(dir) => dir,
-        Err(Errno::ENOENT) => return Ok(found),
-        Err(e) => return Err(not_a_directory(&plan.dir, e)),
-    };
-    for (kind, slot) in &mut found.type_dirs {
-        let name = PathBuf::from(kind.dir_name());
-        match sys::open_dir_at(Some(dir.as_fd()), &name) {
-            Ok(fd) => {
-                check_target(fd.as_fd(), plan, *kind)?;
-                *slot = Some(fd);
+    let mut type_dirs = Vec::new();
+    for (kind, _) in &plan.namespaces {
+        let td = dir.open_type(*kind)?;
+        if let Some(td) = &td {
+            if let Some((content, _)) = td.examine(&plan.name)? {
+                may_pin_onto(content, &td.pin_path(&plan.name))?;
             }
-            Err(Errno::ENOENT) => {}
-            Err(e) => return Err(not_a_directory(&plan.dir.join(name), e)),
         }
+        type_dirs.push((*kind, td));
     }
-    found.dir = Some(dir);
-    Ok(found)
+    Ok(Some((dir, type_dirs)))
 }
 
-fn not_a_directory(path: &Path, e: Errno) -> Error {
-    match e {
-        Errno::ELOOP | Errno::ENOTDIR => Error::Refused(format!(
-            "{} is not a directory (a symlink or a file); refusing to pin through it",
-            path.display()
-        )),
-        e => Error::path("open directory", path, e),
-    }
-}
-
-/// What is at a pin path before we mount on it.
-enum TargetState {
-    Absent,
-    /// An empty regular file, such as the one CRI-O pre-creates and chowns
-    /// for user-namespace pods: we mount on it and keep its owner.
-    EmptyFile(OwnedFd),
-}
-
-fn check_target(type_dir: BorrowedFd<'_>, plan: &PinPlan, kind: NsKind) -> Result<TargetState> {
-    let target = plan.target(kind);
-    let fd = match sys::open_path_at(type_dir, Path::new(plan.name.as_str())) {
-        Ok(fd) => fd,
-        Err(Errno::ENOENT) => return Ok(TargetState::Absent),
-        Err(e) => return Err(Error::path("open", target, e)),
+/// Only an empty file may be pinned onto, such as the one CRI-O pre-creates
+/// and chowns for user-namespace pods: we mount on it and keep its owner.
+fn may_pin_onto(content: Content, target: &Path) -> Result<()> {
+    let why = match content {
+        Content::Leftover { .. } => return Ok(()),
+        Content::Namespace { .. } => {
+            "a namespace is already pinned here; refusing to stack another (see `pinns cleanup`)"
+        }
+        Content::Broken(Problem::OtherMount) => "something else is mounted here",
+        Content::Broken(Problem::NotEmpty) => "exists and is not empty",
+        Content::Broken(_) => "exists and is not a regular file",
     };
-    let refuse = |why: &str| Err(Error::Refused(format!("{}: {why}", target.display())));
-    if sys::is_nsfs(fd.as_fd()).at("statfs", &target)? {
-        return refuse(
-            "a namespace is already pinned here; refusing to stack another (see `pinns cleanup`)",
-        );
-    }
-    let st = sys::stat_fd(fd.as_fd()).at("stat", &target)?;
-    let dir_st = sys::stat_fd(type_dir).at("stat", target.parent().unwrap_or(&target))?;
-    if SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT != SFlag::S_IFREG {
-        return refuse("exists and is not a regular file");
-    }
-    if st.st_dev != dir_st.st_dev {
-        return refuse("something else is mounted here");
-    }
-    if st.st_size != 0 {
-        return refuse("exists and is not empty");
-    }
-    Ok(TargetState::EmptyFile(fd))
+    Err(Error::Refused(format!("{}: {why}", target.display())))
 }
 
-/// Opens DIR, creating it and any missing parents (each recorded for undo).
-fn ensure_dir(dir: &Path, rollback: &mut Rollback) -> Result<OwnedFd> {
-    let missing: Vec<&Path> = dir.ancestors().take_while(|p| !p.exists()).collect();
-    for path in missing.into_iter().rev() {
-        match std::fs::create_dir(path) {
-            Ok(()) => rollback.push(Undo::RemoveDir(path.to_path_buf())),
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
-            Err(e) => return Err(e).at("create directory", path),
-        }
-    }
-    sys::open_dir_at(None, &dir.join(".")).map_err(|e| not_a_directory(dir, e))
-}
-
-fn make_subdir(
-    dir: &OwnedFd,
-    dir_path: &Path,
-    kind: NsKind,
-    rollback: &mut Rollback,
-) -> Result<()> {
-    let name = PathBuf::from(kind.dir_name());
-    let path = dir_path.join(&name);
-    match sys::mkdir_at(Some(dir.as_fd()), &name) {
-        Ok(()) => rollback.push(Undo::RemoveDir(path)),
-        Err(Errno::EEXIST) => {}
-        Err(e) => return Err(Error::path("create directory", path, e)),
-    }
-    Ok(())
-}
-
-fn open_subdir(dir: &OwnedFd, dir_path: &Path, kind: NsKind) -> Result<OwnedFd> {
-    let name = PathBuf::from(kind.dir_name());
-    sys::open_dir_at(Some(dir.as_fd()), &name)
-        .map_err(|e| not_a_directory(&dir_path.join(&name), e))
-}
-
-/// The kernel refuses to pin a mount namespace on a mount that propagates
-/// into it; `DIR/mntns` becomes an unbindable mount of its own first.
-fn prepare_mount_ns_dir(path: &Path, rollback: &mut Rollback) -> Result<()> {
-    let real = std::fs::canonicalize(path).at("resolve", path)?;
-    let mounts = mountinfo::read_own().at("read", "/proc/self/mountinfo")?;
-    match mountinfo::find(&mounts, &real) {
-        Some(m) if m.is_unbindable() => return Ok(()),
-        Some(_) => {}
-        None => {
-            sys::self_bind(&real)?;
-            rollback.push(Undo::UnmountSelfBind(real.clone()));
-        }
-    }
-    sys::make_unbindable(&real)
-}
-
-fn attach(
-    plan: &PinPlan,
-    kind: NsKind,
-    type_dir: BorrowedFd<'_>,
-    holder: &NsHolder,
-    rollback: &mut Rollback,
-) -> Result<()> {
-    let target = plan.target(kind);
-    let name = Path::new(plan.name.as_str());
+fn attach(plan: &PinPlan, dir: &Rc<TypeDir>, source: &Path, journal: &mut Journal) -> Result<()> {
+    let name = &plan.name;
     // Creating first is one call in the usual case; what is already there
-    // (CRI-O's pre-created file, or a race) is judged by `check_target`.
-    let fd = match sys::create_new_file_at(type_dir, name) {
-        Ok(fd) => {
-            rollback.push(Undo::RemoveFile(target.clone()));
-            fd
+    // (CRI-O's pre-created file, or a race) is judged on EEXIST.
+    match dir.create_file(name) {
+        Ok(file) => {
+            let mounted = dir.mount_namespace(source, file.as_fd(), name);
+            journal.push(Step::RemoveFile {
+                dir: dir.clone(),
+                name: name.clone(),
+                file,
+            });
+            mounted?;
         }
-        Err(Errno::EEXIST) => match check_target(type_dir, plan, kind)? {
-            TargetState::EmptyFile(fd) => fd,
+        Err(Errno::EEXIST) => match dir.examine(name)? {
+            Some((content, file)) => {
+                may_pin_onto(content, &dir.pin_path(name))?;
+                dir.mount_namespace(source, file.as_fd(), name)?;
+            }
             // Gone again since EEXIST: only `pinns cleanup` removes pins,
             // and it waits for the lock we hold, so this is someone else's.
-            TargetState::Absent => {
+            None => {
                 return Err(Error::Refused(format!(
                     "{}: appeared and vanished while pinning; refusing to pin there",
-                    target.display()
+                    dir.pin_path(name).display()
                 )))
             }
         },
-        Err(e) => return Err(Error::path("create pin file", &target, e)),
-    };
-    sys::bind_mount(&holder.ns_path(kind), fd.as_fd(), &target)?;
-    rollback.push(Undo::Detach(target));
+        Err(e) => return Err(Error::path("create pin file", dir.pin_path(name), e)),
+    }
+    journal.push(Step::Detach {
+        dir: dir.clone(),
+        name: name.clone(),
+        source: source.to_path_buf(),
+    });
     Ok(())
 }
 
@@ -486,13 +418,13 @@ impl NsHolder {
             Some(WaitStatus::Exited(_, process::HELPER_REPORTED)) => Err(Error::AlreadyReported),
             status => Err(Error::Helper(format!(
                 "helper process ended before the namespaces were ready ({})",
-                describe(status)
+                status_text(status)
             ))),
         }
     }
 }
 
-fn describe(status: Option<WaitStatus>) -> String {
+fn status_text(status: Option<WaitStatus>) -> String {
     match status {
         Some(WaitStatus::Exited(_, code)) => format!("exit status {code}"),
         Some(WaitStatus::Signaled(_, signal, _)) => format!("killed by {signal}"),

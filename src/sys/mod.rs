@@ -4,6 +4,7 @@
 
 pub mod caps;
 pub mod exec;
+pub mod fdmount;
 pub mod mountinfo;
 pub mod process;
 pub mod sched;

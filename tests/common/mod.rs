@@ -113,7 +113,9 @@ fn walk(dir: &Path, out: &mut BTreeSet<PathBuf>) {
 
 /// Mounts at or below `root` in this process's mount table, in table order.
 pub fn mounts_under(root: &Path) -> Vec<(PathBuf, String)> {
-    let text = std::fs::read_to_string("/proc/self/mountinfo").expect("read mountinfo");
+    // Bytes: a mount point elsewhere need not be UTF-8.
+    let bytes = std::fs::read("/proc/self/mountinfo").expect("read mountinfo");
+    let text = String::from_utf8_lossy(&bytes);
     text.lines()
         .filter_map(|line| {
             let (head, tail) = line.split_once(" - ")?;

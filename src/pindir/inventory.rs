@@ -1,5 +1,5 @@
-//! What is pinned in a directory: walks `DIR/<type>ns/`, looks at each entry
-//! without following symlinks, and groups the entries by pin name. Shared by
+//! What is pinned in a directory: walks `DIR/<type>ns/`, judges each entry
+//! with [`TypeDir::examine`], and groups the entries by pin name. Shared by
 //! `list`, `inspect` and `cleanup`.
 //!
 //! # Age of a pin
@@ -14,32 +14,17 @@
 //! that of its youngest path; when it cannot be read, the age is unknown
 //! and the pin is never an orphan.
 
-use crate::classify::{classify_pin, OrphanRules, PinFacts, PinState};
+use super::{Content, PinDir, TypeDir};
+use crate::classify::PinFacts;
 use crate::error::{Error, PathContext, Result};
 use crate::name::PinName;
 use crate::ns::NsKind;
 use crate::procs::NsIndex;
 use crate::sys::{self, process};
-use nix::errno::Errno;
-use nix::sys::stat::{FileStat, SFlag};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
-use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd, BorrowedFd};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
-
-/// What one pin path holds.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Content {
-    /// A namespace bind mount (an nsfs inode).
-    Namespace { inode: u64, host: bool },
-    /// An empty plain file on the directory's own filesystem, not mounted
-    /// over: what a pin that died between creating and mounting leaves. Ours
-    /// to remove.
-    Leftover { inode: u64 },
-    /// Anything else: a non-empty file, a foreign mount, a symlink, a
-    /// directory. Reported, never removed.
-    Foreign(&'static str),
-}
 
 #[derive(Debug, Clone)]
 pub struct Entry {
@@ -93,7 +78,7 @@ impl Pin {
     pub fn facts(&self, index: &NsIndex, kept: bool, now: SystemTime) -> PinFacts {
         let count = |f: fn(&Content) -> bool| self.entries.iter().filter(|e| f(&e.content)).count();
         PinFacts {
-            broken: count(|c| matches!(c, Content::Foreign(_))),
+            broken: count(|c| matches!(c, Content::Broken(_))),
             own_namespaces: count(|c| matches!(c, Content::Namespace { host: false, .. })),
             host_namespaces: count(|c| matches!(c, Content::Namespace { host: true, .. })),
             leftovers: count(|c| matches!(c, Content::Leftover { .. })),
@@ -102,103 +87,132 @@ impl Pin {
             kept,
         }
     }
-
-    pub fn state(&self, index: &NsIndex, kept: bool, rules: &OrphanRules) -> PinState {
-        classify_pin(&self.facts(index, kept, SystemTime::now()), rules)
-    }
 }
 
-/// An open pin directory and what it holds.
-pub struct PinDir {
-    pub path: PathBuf,
-    pub fd: OwnedFd,
+/// An opened pin directory and what it holds.
+pub struct Inventory {
+    pub dir: PinDir,
     /// The `<type>ns` directories that exist, opened without following symlinks.
-    pub type_dirs: Vec<(NsKind, OwnedFd)>,
+    pub type_dirs: Vec<TypeDir>,
     pub pins: BTreeMap<PinName, Pin>,
     /// Things we saw but will not look into or touch, one sentence each.
     pub warnings: Vec<String>,
 }
 
-impl PinDir {
-    /// Opens DIR (which may be reached through symlinks, as `/var/run` is)
-    /// and its `<type>ns` directories (which may not). `Ok(None)` if DIR
-    /// does not exist.
-    pub fn open(path: &Path) -> Result<Option<PinDir>> {
-        let path = std::path::absolute(path).at("resolve", path)?;
-        let fd = match sys::open_dir_at(None, &path.join(".")) {
-            Ok(fd) => fd,
-            Err(Errno::ENOENT) => return Ok(None),
-            Err(e) => return Err(Error::path("open directory", path, e)),
+impl Inventory {
+    /// Opens DIR and its `<type>ns` directories; `Ok(None)` if DIR does not
+    /// exist. A `<type>ns` that is a symlink or not a directory is a warning.
+    pub fn open(path: &Path) -> Result<Option<Inventory>> {
+        let Some(dir) = PinDir::open(path)? else {
+            return Ok(None);
         };
-        let mut dir = PinDir {
-            path,
-            fd,
+        let mut inv = Inventory {
+            dir,
             type_dirs: Vec::new(),
             pins: BTreeMap::new(),
             warnings: Vec::new(),
         };
         for kind in NsKind::pinnable() {
-            let sub = dir.path.join(kind.dir_name());
-            match sys::open_dir_at(Some(dir.fd.as_fd()), Path::new(&kind.dir_name())) {
-                Ok(fd) => dir.type_dirs.push((kind, fd)),
-                Err(Errno::ENOENT) => {}
-                Err(Errno::ELOOP | Errno::ENOTDIR) => dir.warnings.push(format!(
-                    "{} is a symlink or not a directory; not looked into",
-                    sub.display()
-                )),
-                Err(e) => return Err(Error::path("open directory", sub, e)),
+            inv.open_type(kind)?;
+        }
+        Ok(Some(inv))
+    }
+
+    fn open_type(&mut self, kind: NsKind) -> Result<()> {
+        match self.dir.open_type(kind) {
+            Ok(Some(td)) => self.type_dirs.push(td),
+            Ok(None) => {}
+            Err(Error::Refused(_)) => self.warnings.push(format!(
+                "{} is a symlink or not a directory; not looked into",
+                self.dir.path.join(kind.dir_name()).display()
+            )),
+            Err(e) => return Err(e),
+        }
+        Ok(())
+    }
+
+    /// Opens the `<type>ns` directories created since [`Inventory::open`]:
+    /// a fresh look at a pin must see all its types.
+    pub fn open_new_types(&mut self) -> Result<()> {
+        for kind in NsKind::pinnable() {
+            if self.type_dir(kind).is_none() {
+                self.open_type(kind)?;
             }
         }
-        Ok(Some(dir))
+        self.type_dirs.sort_by_key(|d| d.kind);
+        Ok(())
     }
 
-    /// Looks at every entry of every `<type>ns` directory.
-    pub fn scan(&mut self) -> Result<()> {
-        self.scan_where(None)
+    pub fn path(&self) -> &Path {
+        &self.dir.path
     }
 
-    /// Looks at one pin name only, without ages or the host's namespaces:
-    /// what tearing down one pod needs, at a cost that does not grow with
-    /// the number of pins in DIR.
-    pub fn scan_name(&mut self, name: &PinName) -> Result<()> {
-        self.scan_where(Some(name))
+    /// A fresh look at one name (all its types, now), for a removal that
+    /// must see the whole pin under the lock.
+    pub fn look_again(&self, name: &PinName) -> Result<Option<Pin>> {
+        let entries = self.entries_of(name, None, &HashSet::new())?;
+        Ok((!entries.is_empty()).then(|| Pin {
+            name: name.clone(),
+            entries,
+        }))
     }
 
-    fn scan_where(&mut self, only: Option<&PinName>) -> Result<()> {
-        let host = match only {
-            Some(_) => HashSet::new(),
-            None => host_namespaces(),
-        };
-        let mut found: BTreeMap<PinName, Vec<Entry>> = BTreeMap::new();
-        for (kind, fd) in &self.type_dirs {
-            let type_path = self.path.join(kind.dir_name());
-            let dev = sys::stat_fd(fd.as_fd()).at("stat", &type_path)?.st_dev;
-            let names = match only {
-                Some(name) => vec![name.to_string()],
-                None => entry_names(fd.as_fd(), &type_path)?,
+    /// The entries of `name` in the type directories `kinds` (all if `None`).
+    fn entries_of(
+        &self,
+        name: &PinName,
+        kinds: Option<&BTreeSet<NsKind>>,
+        host: &HashSet<(NsKind, u64)>,
+    ) -> Result<Vec<Entry>> {
+        let mut entries = Vec::new();
+        let wanted = self
+            .type_dirs
+            .iter()
+            .filter(|td| kinds.map_or(true, |k| k.contains(&td.kind)));
+        for td in wanted {
+            let Some((mut content, _)) = td.examine(name)? else {
+                continue; // absent, or removed while we looked
             };
-            for name in names {
-                let Ok(pin_name) = PinName::parse(&name) else {
-                    self.warnings.push(format!(
+            if let Content::Namespace { inode, host: h } = &mut content {
+                *h = host.contains(&(td.kind, *inode));
+            }
+            entries.push(Entry {
+                kind: td.kind,
+                content,
+                mtime: None,
+            });
+        }
+        Ok(entries)
+    }
+
+    /// Looks at every entry of every `<type>ns` directory, with ages and
+    /// the host's namespaces marked.
+    pub fn scan(&mut self) -> Result<()> {
+        let host = host_namespaces();
+        // Each name is judged in all its types at once, for one look at a
+        // pin that is as close to a snapshot as reading files allows.
+        let mut names: BTreeMap<PinName, BTreeSet<NsKind>> = BTreeMap::new();
+        for td in &self.type_dirs {
+            for name in entry_names(td.fd(), &td.path)? {
+                match PinName::parse(&name) {
+                    Ok(name) => {
+                        names.entry(name).or_default().insert(td.kind);
+                    }
+                    Err(_) => self.warnings.push(format!(
                         "{}: {name:?} is not a pin name; ignored",
-                        type_path.display()
-                    ));
-                    continue;
-                };
-                let Some(content) = examine(fd.as_fd(), dev, Path::new(&name), *kind, &host)?
-                else {
-                    continue; // absent, or removed while we looked
-                };
-                found.entry(pin_name).or_default().push(Entry {
-                    kind: *kind,
-                    content,
-                    mtime: None,
-                });
+                        td.path.display()
+                    )),
+                }
             }
         }
-        if only.is_none() {
-            self.fill_mtimes(&mut found);
+        let mut found: BTreeMap<PinName, Vec<Entry>> = BTreeMap::new();
+        for (name, kinds) in names {
+            let entries = self.entries_of(&name, Some(&kinds), &host)?;
+            if !entries.is_empty() {
+                found.insert(name, entries);
+            }
         }
+        self.fill_mtimes(&mut found);
         self.pins = found
             .into_iter()
             .map(|(name, entries)| (name.clone(), Pin { name, entries }))
@@ -214,7 +228,7 @@ impl PinDir {
         if wanted.is_empty() {
             return;
         }
-        match covered_mtimes(&self.path, &wanted) {
+        match covered_mtimes(&self.dir.path, &wanted) {
             Ok(times) => {
                 for (name, entries) in found.iter_mut() {
                     for e in entries {
@@ -228,15 +242,12 @@ impl PinDir {
         }
     }
 
-    pub fn type_dir(&self, kind: NsKind) -> Option<BorrowedFd<'_>> {
-        self.type_dirs
-            .iter()
-            .find(|(k, _)| *k == kind)
-            .map(|(_, fd)| fd.as_fd())
+    pub fn type_dir(&self, kind: NsKind) -> Option<&TypeDir> {
+        super::find_type(&self.type_dirs, kind)
     }
 
     pub fn pin_path(&self, kind: NsKind, name: &PinName) -> PathBuf {
-        self.path.join(kind.dir_name()).join(name.as_str())
+        super::pin_path(&self.dir.path, kind, name)
     }
 }
 
@@ -265,46 +276,6 @@ pub fn host_namespaces() -> HashSet<(NsKind, u64)> {
         }
     }
     host
-}
-
-/// What is at `name` in a `<type>ns` directory; `None` if nothing is.
-pub fn examine(
-    dir: BorrowedFd<'_>,
-    dir_dev: u64,
-    name: &Path,
-    kind: NsKind,
-    host: &HashSet<(NsKind, u64)>,
-) -> Result<Option<Content>> {
-    let fd = match sys::open_path_at(dir, name) {
-        Ok(fd) => fd,
-        Err(Errno::ENOENT) => return Ok(None),
-        Err(e) => return Err(Error::path("open", name, e)),
-    };
-    let st = sys::stat_fd(fd.as_fd()).at("stat", name)?;
-    if sys::is_nsfs(fd.as_fd()).at("statfs", name)? {
-        return Ok(Some(Content::Namespace {
-            inode: st.st_ino,
-            host: host.contains(&(kind, st.st_ino)),
-        }));
-    }
-    Ok(Some(classify_plain(&st, dir_dev)))
-}
-
-fn classify_plain(st: &FileStat, dir_dev: u64) -> Content {
-    let file_type = SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT;
-    if file_type == SFlag::S_IFLNK {
-        Content::Foreign("a symlink")
-    } else if st.st_dev != dir_dev {
-        Content::Foreign("a foreign mount (not a namespace)")
-    } else if file_type == SFlag::S_IFDIR {
-        Content::Foreign("a directory")
-    } else if file_type != SFlag::S_IFREG {
-        Content::Foreign("not a regular file")
-    } else if st.st_size != 0 {
-        Content::Foreign("a non-empty plain file")
-    } else {
-        Content::Leftover { inode: st.st_ino }
-    }
 }
 
 /// Modification times of the files under the pin mounts (see the module
@@ -357,45 +328,6 @@ fn system_time(secs: i64, nsecs: i64) -> Option<SystemTime> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn stat_of(mode: u32, size: i64, dev: u64) -> FileStat {
-        // SAFETY: FileStat is a plain C struct; all-zero is a valid value.
-        let mut st: FileStat = unsafe { std::mem::zeroed() };
-        st.st_mode = mode;
-        st.st_size = size;
-        st.st_dev = dev;
-        st.st_ino = 7;
-        st
-    }
-
-    #[test]
-    fn only_an_empty_plain_file_on_our_filesystem_is_a_leftover() {
-        let reg = libc::S_IFREG | 0o444;
-        assert_eq!(
-            classify_plain(&stat_of(reg, 0, 1), 1),
-            Content::Leftover { inode: 7 }
-        );
-        assert!(matches!(
-            classify_plain(&stat_of(reg, 3, 1), 1),
-            Content::Foreign(_)
-        ));
-        assert!(matches!(
-            classify_plain(&stat_of(reg, 0, 2), 1),
-            Content::Foreign("a foreign mount (not a namespace)")
-        ));
-        assert!(matches!(
-            classify_plain(&stat_of(libc::S_IFLNK | 0o777, 0, 1), 1),
-            Content::Foreign("a symlink")
-        ));
-        assert!(matches!(
-            classify_plain(&stat_of(libc::S_IFDIR | 0o755, 0, 1), 1),
-            Content::Foreign("a directory")
-        ));
-        assert!(matches!(
-            classify_plain(&stat_of(libc::S_IFIFO | 0o644, 0, 1), 1),
-            Content::Foreign(_)
-        ));
-    }
 
     #[test]
     fn age_is_the_youngest_and_unknown_if_any_is() {

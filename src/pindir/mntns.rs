@@ -1,0 +1,80 @@
+//! `DIR/mntns`: the kernel refuses to bind a mount namespace file where the
+//! mount would propagate (a namespace could end up containing itself), so
+//! before the first mount namespace is pinned there, `DIR/mntns` becomes a
+//! mount of its own, unbindable (and so private). Everything happens on the
+//! descriptor of the `DIR/mntns` we opened, and each change is journalled:
+//! a failed pin takes its bind mount away again, or gives an existing
+//! mount back its peer group and master.
+
+use super::undo::{Journal, Step};
+use super::TypeDir;
+use crate::error::{Error, PathContext, Result};
+use crate::sys::{fdmount, mountinfo};
+use nix::mount::MsFlags;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::rc::Rc;
+
+/// How an existing `DIR/mntns` mount propagated before we changed it.
+pub enum Propagation {
+    /// Neither shared nor a slave.
+    Private,
+    /// In a peer group or under a master: `anchor` is a detached copy taken
+    /// before the change, still in that group and under that master, from
+    /// which the mount rejoins them (`MOVE_MOUNT_SET_GROUP`).
+    Propagating { anchor: OwnedFd },
+}
+
+impl Propagation {
+    pub fn restore(&self, mount: BorrowedFd<'_>) -> nix::Result<()> {
+        fdmount::set_propagation_fd(mount, MsFlags::MS_PRIVATE)?;
+        match self {
+            Propagation::Private => Ok(()),
+            Propagation::Propagating { anchor } => fdmount::join_group_of(anchor.as_fd(), mount),
+        }
+    }
+}
+
+/// Makes the opened `DIR/mntns` an unbindable mount of its own and returns
+/// the directory to pin mount namespaces into (the new mount, if one was
+/// made).
+pub fn prepare(dir: TypeDir, journal: &mut Journal) -> Result<Rc<TypeDir>> {
+    let (id, root) = fdmount::mount_id(dir.fd()).at("statx", &dir.path)?;
+    if !root {
+        let clone = fdmount::clone_mount(dir.fd()).at("open_tree (clone)", &dir.path)?;
+        fdmount::attach_mount(clone.as_fd(), dir.fd()).at("bind mount onto itself", &dir.path)?;
+        let mount = Rc::new(TypeDir::new(dir.kind, dir.path.clone(), clone));
+        journal.push(Step::RemoveMount {
+            mount: mount.clone(),
+        });
+        make_unbindable(&mount)?;
+        return Ok(mount);
+    }
+    let mounts = mountinfo::read_own().at("read", "/proc/self/mountinfo")?;
+    let entry = mountinfo::by_id(&mounts, id).ok_or_else(|| {
+        Error::Refused(format!(
+            "{}: mount {id} is not in /proc/self/mountinfo; refusing to change it",
+            dir.path.display()
+        ))
+    })?;
+    let dir = Rc::new(dir);
+    if entry.is_unbindable() {
+        return Ok(dir);
+    }
+    let previous = if entry.propagates() {
+        let anchor = fdmount::clone_mount(dir.fd()).at("open_tree (clone)", &dir.path)?;
+        Propagation::Propagating { anchor }
+    } else {
+        Propagation::Private
+    };
+    journal.push(Step::RestorePropagation {
+        mount: dir.clone(),
+        previous,
+    });
+    make_unbindable(&dir)?;
+    Ok(dir)
+}
+
+fn make_unbindable(mount: &TypeDir) -> Result<()> {
+    fdmount::set_propagation_fd(mount.fd(), MsFlags::MS_UNBINDABLE)
+        .at("make unbindable", &mount.path)
+}

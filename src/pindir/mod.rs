@@ -1,0 +1,352 @@
+//! The pin directory: its layout (`DIR/<type>ns/NAME`, one `<type>ns` per
+//! row of the [`NsKind`] table) and every operation on it. `pin`, `cleanup`,
+//! `list`, `inspect` and `enter` all go through here, so there is one
+//! judgement of what is at a pin path ([`Content`]) and one set of words for
+//! it.
+//!
+//! # Descriptors, never paths
+//! DIR itself may be reached through symlinks (`/var/run` is one); below
+//! it, nothing is. Each `<type>ns` directory is opened relative to DIR's
+//! descriptor with `O_NOFOLLOW|O_DIRECTORY`, and each pin relative to its
+//! type directory's descriptor with `O_NOFOLLOW`. Mounts and unmounts act on
+//! those descriptors (`/proc/self/fd/N`), unlinks are `unlinkat` on the type
+//! directory's descriptor after an `fstatat` of the same name, and the undo
+//! journal ([`undo::Journal`]) keeps descriptors, not paths. A directory
+//! swapped for a symlink after we opened it changes nothing: we keep acting
+//! on the directory we opened, wherever it was moved, and only on the
+//! inodes we made or checked.
+//!
+//! # Shared by concurrent pins
+//! DIR and the `<type>ns` directories are created on demand and never
+//! removed, not by an undo nor by `cleanup`: another pin may hold them open.
+
+mod content;
+pub mod inventory;
+pub mod mntns;
+pub mod undo;
+
+use content::classify_plain;
+pub use content::{Content, Problem};
+
+use crate::error::{Error, PathContext, Result};
+use crate::name::PinName;
+use crate::ns::NsKind;
+use crate::sys::{self, fdmount, DirLock};
+use nix::errno::Errno;
+use std::cell::OnceCell;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::path::{Path, PathBuf};
+
+/// Where the pin of `kind` named `name` lives under `dir`.
+pub fn pin_path(dir: &Path, kind: NsKind, name: &PinName) -> PathBuf {
+    dir.join(kind.dir_name()).join(name.as_str())
+}
+
+/// DIR, opened.
+#[derive(Debug)]
+pub struct PinDir {
+    pub path: PathBuf,
+    fd: OwnedFd,
+}
+
+fn not_a_directory(path: &Path, e: Errno) -> Error {
+    match e {
+        Errno::ELOOP | Errno::ENOTDIR => Error::Refused(format!(
+            "{} is not a directory (a symlink or a file); refusing to use it",
+            path.display()
+        )),
+        e => Error::path("open directory", path, e),
+    }
+}
+
+impl PinDir {
+    /// Opens DIR; `Ok(None)` if it does not exist.
+    pub fn open(path: &Path) -> Result<Option<PinDir>> {
+        let path = std::path::absolute(path).at("resolve", path)?;
+        match sys::open_dir_at(None, &path.join(".")) {
+            Ok(fd) => Ok(Some(PinDir { path, fd })),
+            Err(Errno::ENOENT) => Ok(None),
+            Err(e) => Err(not_a_directory(&path, e)),
+        }
+    }
+
+    /// Opens DIR, creating it and its missing parents first. Never undone.
+    pub fn create(path: &Path) -> Result<PinDir> {
+        let path = std::path::absolute(path).at("resolve", path)?;
+        std::fs::create_dir_all(&path).at("create directory", &path)?;
+        Self::open(&path)?.ok_or_else(|| Error::path("open directory", &path, Errno::ENOENT))
+    }
+
+    /// Opens `DIR/<type>ns` without following a symlink; `Ok(None)` if absent.
+    pub fn open_type(&self, kind: NsKind) -> Result<Option<TypeDir>> {
+        let path = self.path.join(kind.dir_name());
+        match sys::open_dir_at(Some(self.fd.as_fd()), Path::new(&kind.dir_name())) {
+            Ok(fd) => Ok(Some(TypeDir::new(kind, path, fd))),
+            Err(Errno::ENOENT) => Ok(None),
+            Err(e) => Err(not_a_directory(&path, e)),
+        }
+    }
+
+    /// Opens `DIR/<type>ns`, creating it if needed. Never undone.
+    pub fn create_type(&self, kind: NsKind) -> Result<TypeDir> {
+        let path = self.path.join(kind.dir_name());
+        match sys::mkdir_at(Some(self.fd.as_fd()), Path::new(&kind.dir_name())) {
+            Ok(()) | Err(Errno::EEXIST) => {}
+            Err(e) => return Err(Error::path("create directory", path, e)),
+        }
+        self.open_type(kind)?
+            .ok_or_else(|| Error::path("open directory", path, Errno::ENOENT))
+    }
+
+    /// The `flock` that serialises pins and removals in DIR. Consumes the
+    /// descriptor: closing it is what releases the lock.
+    pub fn lock(self) -> Result<DirLock> {
+        sys::lock_dir(self.fd, &self.path)
+    }
+
+    /// The same lock, on a duplicate of DIR's descriptor, for a caller that
+    /// goes on using DIR.
+    pub fn lock_again(&self) -> Result<DirLock> {
+        let fd = self
+            .fd
+            .try_clone()
+            .at("duplicate descriptor of", &self.path)?;
+        sys::lock_dir(fd, &self.path)
+    }
+}
+
+/// One `DIR/<type>ns`, opened.
+#[derive(Debug)]
+pub struct TypeDir {
+    pub kind: NsKind,
+    pub path: PathBuf,
+    fd: OwnedFd,
+    dev: OnceCell<u64>,
+}
+
+impl TypeDir {
+    fn new(kind: NsKind, path: PathBuf, fd: OwnedFd) -> TypeDir {
+        TypeDir {
+            kind,
+            path,
+            fd,
+            dev: OnceCell::new(),
+        }
+    }
+
+    pub fn fd(&self) -> BorrowedFd<'_> {
+        self.fd.as_fd()
+    }
+
+    pub fn pin_path(&self, name: &PinName) -> PathBuf {
+        self.path.join(name.as_str())
+    }
+
+    /// Device of the directory: a plain file elsewhere is a mount over it.
+    fn dev(&self) -> Result<u64> {
+        if let Some(dev) = self.dev.get() {
+            return Ok(*dev);
+        }
+        let dev = sys::stat_fd(self.fd()).at("stat", &self.path)?.st_dev;
+        Ok(*self.dev.get_or_init(|| dev))
+    }
+
+    /// What is at `name`, with an `O_PATH` descriptor of it (the topmost
+    /// mount, if any); `None` if nothing is there.
+    pub fn examine(&self, name: &PinName) -> Result<Option<(Content, OwnedFd)>> {
+        let path = || self.pin_path(name);
+        let fd = match sys::open_path_at(self.fd(), Path::new(name.as_str())) {
+            Ok(fd) => fd,
+            Err(Errno::ENOENT) => return Ok(None),
+            Err(e) => return Err(Error::path("open", path(), e)),
+        };
+        let st = sys::stat_fd(fd.as_fd()).at("stat", path())?;
+        let content = if sys::is_nsfs(fd.as_fd()).at("statfs", path())? {
+            Content::Namespace {
+                inode: st.st_ino,
+                host: false,
+            }
+        } else {
+            classify_plain(&st, self.dev()?)
+        };
+        Ok(Some((content, fd)))
+    }
+
+    /// Opens the namespace pinned at `name` for `setns(2)` or `ioctl(2)`,
+    /// without following a symlink; `None` if nothing or something other
+    /// than a namespace (or than namespace `inode`, when given) is there.
+    pub fn open_namespace(
+        &self,
+        name: &PinName,
+        inode: Option<u64>,
+    ) -> Result<Option<(u64, OwnedFd)>> {
+        let path = || self.pin_path(name);
+        let fd = match sys::open_ns_at(self.fd(), Path::new(name.as_str())) {
+            Ok(fd) => fd,
+            Err(Errno::ENOENT | Errno::ELOOP) => return Ok(None),
+            Err(e) => return Err(Error::path("open", path(), e)),
+        };
+        if !sys::is_nsfs(fd.as_fd()).at("statfs", path())? {
+            return Ok(None);
+        }
+        let found = sys::stat_fd(fd.as_fd()).at("stat", path())?.st_ino;
+        Ok(inode
+            .map_or(true, |want| want == found)
+            .then_some((found, fd)))
+    }
+
+    /// Creates `name` as a new empty file (`O_CREAT|O_EXCL`); `EEXIST` if
+    /// anything is there.
+    pub fn create_file(&self, name: &PinName) -> nix::Result<OwnedFd> {
+        sys::create_new_file_at(self.fd(), Path::new(name.as_str()))
+    }
+
+    /// Bind-mounts the namespace file `source` onto the opened pin file.
+    pub fn mount_namespace(
+        &self,
+        source: &Path,
+        file: BorrowedFd<'_>,
+        name: &PinName,
+    ) -> Result<()> {
+        fdmount::bind_onto_fd(source, file).at("bind mount the namespace onto", self.pin_path(name))
+    }
+
+    /// Detaches the namespace mount at `name` if it is one, and, when
+    /// `inode` is given, that namespace. Returns whether it detached one.
+    pub fn detach(&self, name: &PinName, inode: Option<u64>) -> Result<bool> {
+        match self.examine(name)? {
+            Some((Content::Namespace { inode: found, .. }, fd))
+                if inode.map_or(true, |want| want == found) =>
+            {
+                fdmount::detach_fd(fd.as_fd()).at("unmount (MNT_DETACH)", self.pin_path(name))?;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    /// Unlinks `name` if it is (still) an empty regular file on this
+    /// directory's filesystem and, when `inode` is given, that file. The
+    /// check and the unlink both go through this directory's descriptor.
+    pub fn remove_leftover(&self, name: &PinName, inode: Option<u64>) -> Result<bool> {
+        let file = Path::new(name.as_str());
+        let st = match sys::stat_at_nofollow(self.fd(), file) {
+            Ok(st) => st,
+            Err(Errno::ENOENT) => return Ok(false),
+            Err(e) => return Err(Error::path("stat", self.pin_path(name), e)),
+        };
+        match classify_plain(&st, self.dev()?) {
+            Content::Leftover { inode: found } if inode.map_or(true, |want| want == found) => {
+                sys::unlink_at(self.fd(), file).at("remove", self.pin_path(name))?;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+}
+
+impl TypeDir {
+    /// Removes what is ours at `name`: every namespace mount stacked there
+    /// (each detached through the descriptor that judged it), then the empty
+    /// file beneath. Returns what is left that is not ours, if anything.
+    pub fn remove_pin(&self, name: &PinName) -> Result<Option<Problem>> {
+        // Bounded: a path can hold a stack of mounts, not an endless one.
+        for _ in 0..16 {
+            match self.examine(name)? {
+                Some((Content::Namespace { .. }, fd)) => fdmount::detach_fd(fd.as_fd())
+                    .at("unmount (MNT_DETACH)", self.pin_path(name))?,
+                Some((Content::Leftover { inode }, _)) => {
+                    self.remove_leftover(name, Some(inode))?;
+                    return Ok(None);
+                }
+                Some((Content::Broken(problem), _)) => return Ok(Some(problem)),
+                None => return Ok(None),
+            }
+        }
+        Err(Error::Refused(format!(
+            "{}: more than 16 namespace mounts stacked; left the rest",
+            self.pin_path(name).display()
+        )))
+    }
+}
+
+/// Looks a pin's type directory up among those opened.
+pub fn find_type(dirs: &[TypeDir], kind: NsKind) -> Option<&TypeDir> {
+    dirs.iter().find(|d| d.kind == kind)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Against the real kernel (tests run as root): a namespace mounted
+    /// through the pin's descriptor is judged, detached only when it is the
+    /// namespace asked for, and the file beneath removed only when it is
+    /// the file asked for.
+    #[test]
+    fn mount_examine_detach_remove_through_descriptors() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = PinDir::create(&tmp.path().join("pins")).unwrap();
+        let td = dir.create_type(NsKind::Net).unwrap();
+        let name = PinName::parse("p").unwrap();
+        let file = td.create_file(&name).unwrap();
+        assert_eq!(td.create_file(&name).unwrap_err(), Errno::EEXIST);
+        let file_ino = sys::stat_fd(file.as_fd()).unwrap().st_ino;
+        let source = Path::new("/proc/self/ns/net");
+        let ns_ino = nix::sys::stat::stat(source).unwrap().st_ino;
+        td.mount_namespace(source, file.as_fd(), &name).unwrap();
+
+        let (content, _) = td.examine(&name).unwrap().unwrap();
+        assert_eq!(
+            content,
+            Content::Namespace {
+                inode: ns_ino,
+                host: false
+            }
+        );
+        let (ino, _) = td.open_namespace(&name, Some(ns_ino)).unwrap().unwrap();
+        assert_eq!(ino, ns_ino);
+        assert!(td
+            .open_namespace(&name, Some(ns_ino + 1))
+            .unwrap()
+            .is_none());
+        assert!(
+            !td.remove_leftover(&name, None).unwrap(),
+            "a mount is no leftover"
+        );
+        assert!(
+            !td.detach(&name, Some(ns_ino + 1)).unwrap(),
+            "another namespace"
+        );
+        assert!(td.detach(&name, Some(ns_ino)).unwrap());
+        assert_eq!(
+            td.examine(&name).unwrap().unwrap().0,
+            Content::Leftover { inode: file_ino }
+        );
+        assert!(
+            !td.remove_leftover(&name, Some(file_ino + 1)).unwrap(),
+            "another file"
+        );
+        assert!(td.remove_leftover(&name, Some(file_ino)).unwrap());
+        assert!(td.examine(&name).unwrap().is_none());
+    }
+
+    #[test]
+    fn a_symlinked_type_dir_is_refused_not_followed() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = PinDir::create(&tmp.path().join("pins")).unwrap();
+        std::os::unix::fs::symlink(tmp.path(), dir.path.join("netns")).unwrap();
+        let err = dir.open_type(NsKind::Net).unwrap_err().to_string();
+        assert!(err.contains("is not a directory"), "{err}");
+        assert!(dir.open_type(NsKind::Ipc).unwrap().is_none());
+    }
+
+    #[test]
+    fn layout_is_dir_type_name() {
+        let name = PinName::parse("pod").unwrap();
+        assert_eq!(
+            pin_path(Path::new("/run"), NsKind::Net, &name),
+            PathBuf::from("/run/netns/pod")
+        );
+    }
+}
