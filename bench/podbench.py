@@ -347,6 +347,13 @@ def has_subcommand(helper, sub):
     return res.returncode == 0
 
 
+def no_runtime_flag(helper, sub):
+    """`--no-runtime` where the helper has it: the bench runs no CRI runtime,
+    and a sweep that cannot ask one removes nothing and fails."""
+    res = subprocess.run([helper, sub, "--help"], capture_output=True, text=True)
+    return ["--no-runtime"] if "--no-runtime" in res.stdout else []
+
+
 def mount_count():
     with open("/proc/self/mountinfo") as f:
         return sum(1 for _ in f)
@@ -422,10 +429,12 @@ def sweep(args, variant, pin_dir, fill_host, log):
                 "fill_s": f"{fill_s:.2f}",
             }
             if has_list:
-                row["list_ms"] = timed(run, [args.pinns, "list", "-d", pin_dir])
+                row["list_ms"] = timed(run, [args.pinns, "list", "-d", pin_dir] + no_runtime_flag(args.pinns, "list"))
             if has_cleanup:
                 # Nothing is orphaned: this times the scan alone.
-                row["cleanup_orphans_ms"] = timed(run, [args.pinns, "cleanup", "-d", pin_dir, "--orphans"])
+                row["cleanup_orphans_ms"] = timed(
+                    run, [args.pinns, "cleanup", "-d", pin_dir, "--orphans"] + no_runtime_flag(args.pinns, "cleanup")
+                )
             rows.append(row)
             log(
                 f"  {variant} {size:>5} pods ({row['mounts_in_table']} mounts): "

@@ -2,6 +2,7 @@
 //! gathered about it, and the pod or container IDs carried by a cgroup name.
 //! No I/O here, so every rule is unit- and property-tested without root.
 
+use crate::ns::NsKind;
 use serde::Serialize;
 use std::collections::BTreeSet;
 use std::fmt;
@@ -20,6 +21,9 @@ pub enum PinState {
     /// A pin path holds something we did not put there (a non-empty file, a
     /// foreign mount, a symlink, a directory): reported, never removed.
     Broken,
+    /// Not a pin CRI-O made (see [`not_crio_pin`]): another tool's, such as
+    /// `ip netns add NAME` in the shared `DIR/netns`. Reported, never swept.
+    Foreign,
 }
 
 impl fmt::Display for PinState {
@@ -29,6 +33,7 @@ impl fmt::Display for PinState {
             PinState::Idle => "idle",
             PinState::Orphan => "orphan",
             PinState::Broken => "broken",
+            PinState::Foreign => "foreign",
         })
     }
 }
@@ -48,8 +53,63 @@ pub struct PinFacts {
     pub processes: usize,
     /// Age of the youngest pin path; `None` when it could not be read.
     pub age: Option<Duration>,
-    /// Named by `--keep`, `--keep-file` or `--keep-from-crictl`.
+    /// Named by `--keep` or `--keep-file`.
     pub kept: bool,
+    /// What the container runtime said about the pin's name.
+    pub runtime: RuntimeSays,
+    /// Why the pin is not one CRI-O made; `None` when it looks like one.
+    pub foreign: Option<&'static str>,
+}
+
+/// The runtime's answer about one pin name.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RuntimeSays {
+    /// A sandbox the runtime knows uses it (or carries its name as ID/UID).
+    Known,
+    /// The runtime was asked and knows no such pod, or the node has no
+    /// runtime (`--no-runtime`).
+    Unknown,
+    /// The runtime could not be asked: nothing may be judged an orphan.
+    #[default]
+    NotAsked,
+}
+
+/// The types CRI-O pins for a pod: net, ipc and uts always (each possibly
+/// the host's), user for a user-namespaced pod. Never cgroup or mnt.
+const CRIO_KINDS: [NsKind; 4] = [NsKind::Net, NsKind::Ipc, NsKind::Uts, NsKind::User];
+
+/// Why a pin is not one CRI-O made, or `None` if it looks like one. The rule:
+/// - its name is a bare canonical lowercase UUID, 8-4-4-4-12 hex digits
+///   (CRI-O names a pod's pins with a fresh UUID; `ip netns` names,
+///   OpenStack's `qrouter-<uuid>`, containerd's `cni-<uuid>`, an uppercase
+///   UUID are not that);
+/// - every type pinned under it is one CRI-O pins (net, ipc, uts, user);
+/// - it has an entry outside `DIR/netns`: `DIR/netns` is `/run/netns` under
+///   the default `namespaces_dir`, shared with `ip netns add`, so a name
+///   found there alone could be anyone's.
+pub fn not_crio_pin(name: &str, kinds: &[NsKind]) -> Option<&'static str> {
+    if !is_lowercase_uuid(name) {
+        return Some("name is not a lowercase UUID as CRI-O gives its pins");
+    }
+    if kinds.iter().any(|k| !CRIO_KINDS.contains(k)) {
+        return Some("pins a type CRI-O never pins (cgroup or mnt)");
+    }
+    if kinds.iter().all(|k| *k == NsKind::Net) {
+        return Some("only in DIR/netns, which ip netns shares: could be another tool's");
+    }
+    None
+}
+
+/// Exactly 36 characters: lowercase hex groups of 8, 4, 4, 4 and 12 digits
+/// joined by `-`.
+pub fn is_lowercase_uuid(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() == 36
+        && b.iter().enumerate().all(|(i, c)| match i {
+            8 | 13 | 18 | 23 => *c == b'-',
+            _ => c.is_ascii_digit() || (b'a'..=b'f').contains(c),
+        })
 }
 
 /// The rules deciding when a pin is an orphan.
@@ -58,17 +118,21 @@ pub struct OrphanRules {
     pub older_than: Duration,
 }
 
-/// Applies the rules in order: broken, in use, kept, too young (or age
-/// unknown), host-only, and only then orphan. Anything uncertain is idle, so
-/// a doubt never removes a pin.
+/// Applies the rules in order: foreign, broken, in use, kept, known to the
+/// runtime (or the runtime not asked), too young (or age unknown),
+/// host-only, and only then orphan. Anything uncertain is idle, so a doubt
+/// never removes a pin.
 pub fn classify_pin(facts: &PinFacts, rules: &OrphanRules) -> PinState {
+    if facts.foreign.is_some() {
+        return PinState::Foreign;
+    }
     if facts.broken > 0 {
         return PinState::Broken;
     }
     if facts.processes > 0 {
         return PinState::InUse;
     }
-    if facts.kept {
+    if facts.kept || facts.runtime != RuntimeSays::Unknown {
         return PinState::Idle;
     }
     match facts.age {
@@ -166,6 +230,7 @@ mod tests {
         PinFacts {
             own_namespaces: 3,
             age: Some(MIN * 2),
+            runtime: RuntimeSays::Unknown,
             ..PinFacts::default()
         }
     }
@@ -191,6 +256,17 @@ mod tests {
         };
         assert_eq!(f(|f| f.processes = 1), PinState::InUse);
         assert_eq!(f(|f| f.kept = true), PinState::Idle);
+        assert_eq!(f(|f| f.runtime = RuntimeSays::Known), PinState::Idle);
+        assert_eq!(f(|f| f.runtime = RuntimeSays::NotAsked), PinState::Idle);
+        assert_eq!(f(|f| f.foreign = Some("x")), PinState::Foreign);
+        assert_eq!(
+            f(|f| {
+                f.foreign = Some("x");
+                f.broken = 1;
+                f.processes = 2
+            }),
+            PinState::Foreign
+        );
         assert_eq!(f(|f| f.age = Some(Duration::from_secs(59))), PinState::Idle);
         assert_eq!(f(|f| f.age = None), PinState::Idle);
         assert_eq!(f(|f| f.broken = 1), PinState::Broken);
@@ -215,6 +291,7 @@ mod tests {
         let facts = PinFacts {
             leftovers: 2,
             age: Some(MIN),
+            runtime: RuntimeSays::Unknown,
             ..PinFacts::default()
         };
         assert_eq!(classify_pin(&facts, &rules()), PinState::Orphan);
@@ -223,6 +300,33 @@ mod tests {
             ..facts
         };
         assert_eq!(classify_pin(&young, &rules()), PinState::Idle);
+    }
+
+    #[test]
+    fn crio_pins_by_name_and_types() {
+        use NsKind::*;
+        let uuid = "47989609-ad0a-4377-93b6-6619d5c81755";
+        assert_eq!(not_crio_pin(uuid, &[Net, Ipc, Uts]), None);
+        assert_eq!(not_crio_pin(uuid, &[User, Ipc, Uts, Net]), None);
+        // What CRI-O leaves when a teardown or a pin stopped half way.
+        assert_eq!(not_crio_pin(uuid, &[Ipc]), None);
+        assert_eq!(not_crio_pin(uuid, &[User]), None);
+        for kinds in [&[Net][..], &[Net, Cgroup], &[Mnt, Ipc]] {
+            assert!(not_crio_pin(uuid, kinds).is_some(), "{kinds:?}");
+        }
+        for name in [
+            "47989609-AD0A-4377-93B6-6619D5C81755",
+            "qrouter-47989609-ad0a-4377-93b6-6619d5c81755",
+            "cni-47989609-ad0a-4377-93b6-6619d5c81755",
+            "47989609ad0a437793b66619d5c81755",
+            "47989609_ad0a_4377_93b6_6619d5c81755",
+            "47989609-ad0a-4377-93b6-6619d5c817550",
+            "47989609-ad0a-4377-93b6-6619d5c8175g",
+            "vrf-blue",
+            "mnt",
+        ] {
+            assert!(not_crio_pin(name, &[Net, Ipc, Uts]).is_some(), "{name}");
+        }
     }
 
     const HEX64: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
@@ -281,6 +385,14 @@ mod tests {
         }
 
         #[test]
+        fn only_canonical_lowercase_uuids_are_crio_names(s in "[0-9a-fA-F_-]{30,40}") {
+            let canonical = s.len() == 36
+                && s.split('-').map(str::len).collect::<Vec<_>>() == [8, 4, 4, 4, 12]
+                && !s.chars().any(|c| c.is_ascii_uppercase() || c == '_');
+            prop_assert_eq!(is_lowercase_uuid(&s), canonical);
+        }
+
+        #[test]
         fn an_embedded_uuid_is_found(
             prefix in "[g-z.-]{0,12}",
             suffix in "[g-z.-]{0,12}",
@@ -297,14 +409,19 @@ mod tests {
         fn state_never_orphans_a_used_or_kept_pin(
             broken in 0usize..2, own in 0usize..4, host in 0usize..3, left in 0usize..3,
             procs in 0usize..3, age in proptest::option::of(0u64..200), kept: bool, limit in 0u64..200,
+            runtime in prop_oneof![Just(RuntimeSays::Known), Just(RuntimeSays::Unknown), Just(RuntimeSays::NotAsked)],
+            foreign: bool,
         ) {
             let facts = PinFacts {
                 broken, own_namespaces: own, host_namespaces: host, leftovers: left,
-                processes: procs, age: age.map(Duration::from_secs), kept,
+                processes: procs, age: age.map(Duration::from_secs), kept, runtime,
+                foreign: foreign.then_some("not ours"),
             };
             let state = classify_pin(&facts, &OrphanRules { older_than: Duration::from_secs(limit) });
+            prop_assert_eq!(state == PinState::Foreign, foreign);
             if state == PinState::Orphan {
-                prop_assert!(broken == 0 && procs == 0 && !kept);
+                prop_assert!(broken == 0 && procs == 0 && !kept && !foreign);
+                prop_assert_eq!(runtime, RuntimeSays::Unknown);
                 prop_assert!(age.is_some_and(|a| a >= limit));
                 prop_assert!(own > 0 || host == 0);
             }

@@ -24,7 +24,7 @@ use crate::classify::{ids_in_cgroup_name, OrphanRules, PinState};
 use crate::duration;
 use crate::error::{Error, PathContext, Result};
 use crate::escape::{self, Text};
-use crate::keep::KeepSet;
+use crate::keep::{Guard, KeepSet, RuntimeSource};
 use crate::name::PinName;
 use crate::ns::NsKind;
 use crate::pindir::inventory::{Entry, Inventory, Pin};
@@ -33,6 +33,7 @@ use crate::procs::NsIndex;
 use crate::sys;
 use nix::errno::Errno;
 use serde::Serialize;
+use std::collections::HashSet;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
@@ -47,6 +48,9 @@ pub struct Plan {
     pub cgroup_roots: Vec<PathBuf>,
     pub rules: OrphanRules,
     pub keep: KeepSet,
+    /// Asked, after the pin directory is read and before anything is
+    /// removed, whenever the plan sweeps (`--orphans`, `--cgroups`).
+    pub runtime: RuntimeSource,
     pub dry_run: bool,
 }
 
@@ -147,7 +151,12 @@ impl Report {
                 Outcome::Removed => "removed",
                 Outcome::WouldRemove => "would remove",
                 Outcome::Failed => "failed",
-                Outcome::Kept if item.reason.starts_with("broken") => "kept",
+                // Reported, since they are never removed: things not ours.
+                Outcome::Kept
+                    if item.reason.starts_with("broken") || item.reason.starts_with("foreign") =>
+                {
+                    "kept"
+                }
                 Outcome::Kept => continue,
             };
             let kind = match item.kind {
@@ -196,17 +205,28 @@ pub fn preflight(plan: &Plan) -> Result<()> {
         ));
     }
     for root in &plan.cgroup_roots {
-        open_cgroup_root(root)?;
+        cgroup_hierarchies(root)?;
     }
     Ok(())
 }
 
 /// One sweep: everything the plan asks for, each item on its own, so one
-/// failure never stops the others.
+/// failure never stops the others. The runtime is asked after the pin
+/// directory is read (a pin seen by the scan whose sandbox the runtime has
+/// registered by then is protected) and before anything is removed (when it
+/// cannot be asked, the sweep fails having removed nothing).
 pub fn sweep(plan: &Plan) -> Result<Report> {
     let mut report = Report {
         dry_run: plan.dry_run,
         ..Report::default()
+    };
+    let sweeps = plan.orphans || !plan.cgroup_roots.is_empty();
+    let mut guard = None;
+    let ask = || -> Result<Guard> {
+        Ok(Guard {
+            keep: plan.keep.clone(),
+            runtime: plan.runtime.ask()?,
+        })
     };
     if plan.name.is_some() || plan.orphans {
         let dir = plan
@@ -232,17 +252,26 @@ pub fn sweep(plan: &Plan) -> Result<Report> {
                     pins.scan()?;
                 }
                 report.warnings.append(&mut pins.warnings);
+                if sweeps {
+                    guard = Some(ask()?);
+                }
                 if let Some(name) = &plan.name {
                     remove_named(&mut pins, name, plan.dry_run, &mut report);
                 }
-                if plan.orphans {
-                    sweep_orphans(&mut pins, plan, &mut report);
+                if let (true, Some(guard)) = (plan.orphans, &guard) {
+                    sweep_orphans(&mut pins, plan, guard, &mut report);
                 }
             }
         }
     }
-    for root in &plan.cgroup_roots {
-        sweep_cgroups(root, plan, &mut report)?;
+    if !plan.cgroup_roots.is_empty() {
+        let guard = match guard {
+            Some(g) => g,
+            None => ask()?,
+        };
+        for root in &plan.cgroup_roots {
+            sweep_cgroup_root(root, plan, &guard, &mut report);
+        }
     }
     Ok(report)
 }
@@ -296,9 +325,8 @@ fn remove_named(dir: &mut Inventory, name: &PinName, dry_run: bool, report: &mut
     }
 }
 
-fn sweep_orphans(dir: &mut Inventory, plan: &Plan, report: &mut Report) {
-    let kinds: Vec<NsKind> = NsKind::pinnable().collect();
-    let first = NsIndex::scan_kinds(&kinds);
+fn sweep_orphans(dir: &mut Inventory, plan: &Plan, guard: &Guard, report: &mut Report) {
+    let first = NsIndex::scan_kinds(&crate::list::own_kinds(dir.pins.values()));
     let now = SystemTime::now();
     let mut candidates = Vec::new();
     let pins: Vec<Pin> = dir.pins.values().cloned().collect();
@@ -306,8 +334,7 @@ fn sweep_orphans(dir: &mut Inventory, plan: &Plan, report: &mut Report) {
         if plan.name.as_ref() == Some(&pin.name) {
             continue; // handled by -f NAME
         }
-        let kept = plan.keep.keeps_pin(&pin.name);
-        let facts = pin.facts(&first, kept, now);
+        let facts = guard.facts(pin, &first, now);
         let pids = || pin.processes(&first);
         match crate::classify::classify_pin(&facts, &plan.rules) {
             PinState::Orphan => candidates.push(pin),
@@ -325,7 +352,7 @@ fn sweep_orphans(dir: &mut Inventory, plan: &Plan, report: &mut Report) {
     }
     // A process may have joined since the first scan (a container started in
     // an idle pod): confirm with a fresh scan, once for all candidates.
-    let second = NsIndex::scan_kinds(&kinds);
+    let second = NsIndex::scan_kinds(&crate::list::own_kinds(candidates.iter().copied()));
     for pin in candidates {
         let pids = pin.processes(&second);
         let procs = pids.len();
@@ -381,12 +408,23 @@ fn broken_reason(dir: &Inventory, pin: &Pin) -> String {
 }
 
 fn kept_reason(state: PinState, facts: &crate::classify::PinFacts) -> String {
+    use crate::classify::RuntimeSays;
     match state {
+        PinState::Foreign => format!(
+            "foreign: {}; never swept (cleanup -f NAME removes it)",
+            facts.foreign.unwrap_or("not a CRI-O pin")
+        ),
         PinState::InUse => format!("in use: {} process(es)", facts.processes),
         PinState::Broken => {
             "broken: a pin path holds something that is not ours; left alone".into()
         }
         PinState::Idle if facts.kept => "idle: in the keep set".into(),
+        PinState::Idle if facts.runtime == RuntimeSays::Known => {
+            "idle: a sandbox the runtime knows uses it".into()
+        }
+        PinState::Idle if facts.runtime == RuntimeSays::NotAsked => {
+            "idle: the runtime could not be asked".into()
+        }
         PinState::Idle if facts.age.is_none() => "idle: age unknown".into(),
         PinState::Idle if facts.own_namespaces == 0 && facts.host_namespaces > 0 => {
             "idle: host namespaces only".into()
@@ -426,7 +464,7 @@ fn remove_pin(dir: &mut Inventory, name: &PinName, seen: Option<&Pin>) -> Result
         }
     }
     let mut notes = Vec::new();
-    for entry in &now.entries {
+    for entry in removal_order(&now) {
         let Some(td) = dir.type_dir(entry.kind) else {
             continue;
         };
@@ -454,6 +492,15 @@ fn same_pin(dir: &Inventory, seen: &Pin, now: &Pin) -> bool {
                     .type_dir(s.kind)
                     .is_some_and(|td| same_mtime(td.fd(), Path::new(seen.name.as_str()), s))
         })
+}
+
+/// The netns entry first: a removal that fails half way then never leaves a
+/// pin in DIR/netns alone, which is the shape of another tool's `ip netns`
+/// namespace (`classify::not_crio_pin`) and would never be swept again.
+fn removal_order(pin: &Pin) -> Vec<&Entry> {
+    let mut order: Vec<&Entry> = pin.entries.iter().collect();
+    order.sort_by_key(|e| e.kind != NsKind::Net);
+    order
 }
 
 /// A leftover file that was touched since the scan (a runtime preparing to
@@ -491,11 +538,84 @@ fn open_cgroup_root(root: &Path) -> Result<OwnedFd> {
     }
 }
 
-/// Removes empty leaked cgroups below ROOT, leaf first, never ROOT itself.
-fn sweep_cgroups(root: &Path, plan: &Plan, report: &mut Report) -> Result<()> {
+/// The cgroup hierarchies a `--cgroups ROOT` stands for: ROOT itself when it
+/// is on a cgroup filesystem (a v2 node's /sys/fs/cgroup, one v1 controller,
+/// a subtree); else every cgroup or cgroup2 mount below it (a v1 or hybrid
+/// node's /sys/fs/cgroup is a tmpfs holding one mount per controller, plus
+/// `unified` on hybrid), each hierarchy once.
+fn cgroup_hierarchies(root: &Path) -> Result<Vec<PathBuf>> {
+    let fd = sys::open_dir_at(None, &root.join(".")).at("open cgroup root", root)?;
+    if sys::cgroup_version(fd.as_fd())
+        .at("statfs", root)?
+        .is_some()
+    {
+        return Ok(vec![root.to_path_buf()]);
+    }
+    let abs = std::path::absolute(root).at("resolve", root)?;
+    let mounts = sys::mountinfo::read_own()
+        .map_err(|e| Error::Refused(format!("read /proc/self/mountinfo: {e}")))?;
+    let mut found = Vec::new();
+    let mut devices = HashSet::new();
+    for m in cgroup_mounts_below(&mounts, &abs) {
+        // The same hierarchy mounted twice is swept once.
+        let dev = std::fs::metadata(&m).map(|md| std::os::unix::fs::MetadataExt::dev(&md));
+        if dev.is_ok_and(|d| devices.insert(d)) {
+            found.push(m);
+        }
+    }
+    if found.is_empty() {
+        return Err(Error::Refused(format!(
+            "{} is not on a cgroup filesystem and holds no cgroup hierarchy; \
+refusing to remove anything there",
+            root.display()
+        )));
+    }
+    Ok(found)
+}
+
+/// Mount points of cgroup filesystems strictly below `root`, in mount order.
+fn cgroup_mounts_below(mounts: &[sys::mountinfo::MountEntry], root: &Path) -> Vec<PathBuf> {
+    mounts
+        .iter()
+        .filter(|m| matches!(m.fs_type.as_str(), "cgroup" | "cgroup2"))
+        .filter(|m| m.mount_point != root && m.mount_point.starts_with(root))
+        .map(|m| m.mount_point.clone())
+        .collect()
+}
+
+/// Sweeps every hierarchy of one `--cgroups ROOT`; a hierarchy that cannot
+/// be opened is one failed item, and the others are still swept.
+fn sweep_cgroup_root(root: &Path, plan: &Plan, guard: &Guard, report: &mut Report) {
+    let failed = |report: &mut Report, path: &Path, e: Error| {
+        report.push(Item {
+            kind: ItemKind::Cgroup,
+            name: Text::from(path.as_os_str().as_bytes()),
+            outcome: Outcome::Failed,
+            reason: e.to_string(),
+            state: None,
+            age_seconds: None,
+            pids: Vec::new(),
+            namespaces: Vec::new(),
+        })
+    };
+    match cgroup_hierarchies(root) {
+        Ok(hierarchies) => {
+            for h in hierarchies {
+                if let Err(e) = sweep_cgroups(&h, plan, guard, report) {
+                    failed(report, &h, e);
+                }
+            }
+        }
+        Err(e) => failed(report, root, e),
+    }
+}
+
+/// Removes empty leaked cgroups below one hierarchy's ROOT, leaf first,
+/// never ROOT itself.
+fn sweep_cgroups(root: &Path, plan: &Plan, guard: &Guard, report: &mut Report) -> Result<()> {
     let fd = open_cgroup_root(root)?;
     let dev = sys::stat_fd(fd.as_fd()).at("stat", root)?.st_dev;
-    let walk = CgroupWalk { plan, dev };
+    let walk = CgroupWalk { plan, guard, dev };
     walk.visit(fd.as_fd(), root, report);
     Ok(())
 }
@@ -515,6 +635,7 @@ struct Found<'a> {
 
 struct CgroupWalk<'a> {
     plan: &'a Plan,
+    guard: &'a Guard,
     dev: u64,
 }
 
@@ -600,8 +721,8 @@ impl CgroupWalk<'_> {
             namespaces: Vec::new(),
         };
         let kept = |state, reason: &str| item(Outcome::Kept, state, reason.to_string());
-        let verdict = if self.plan.keep.keeps_any(&ids) {
-            Err(kept(PinState::Idle, "in the keep set"))
+        let verdict = if let Some(why) = self.guard.keeps_cgroup(&ids) {
+            Err(kept(PinState::Idle, why))
         } else if children > 0 {
             Err(kept(PinState::InUse, "has child cgroups"))
         } else if !cgroup_is_empty(cgroup) {
@@ -698,13 +819,14 @@ mod tests {
         r.push(item(Outcome::Kept, "in use: 1 process(es)"));
         r.push(item(Outcome::Kept, "broken: x"));
         r.push(item(Outcome::Failed, "EPERM"));
+        r.push(item(Outcome::Kept, "foreign: not ours"));
         assert_eq!(
             r.summary,
             Summary {
-                found: 4,
+                found: 5,
                 removed: 1,
                 would_remove: 0,
-                kept: 2,
+                kept: 3,
                 failed: 1
             }
         );
@@ -712,11 +834,38 @@ mod tests {
         let text = r.text();
         assert!(text.contains("removed pin p (net): orphan"), "{text}");
         assert!(text.contains("kept pin p (net): broken: x"), "{text}");
+        assert!(
+            text.contains("kept pin p (net): foreign: not ours"),
+            "{text}"
+        );
         assert!(!text.contains("in use"), "{text}");
         assert_eq!(
             text.lines().last(),
-            Some("cleanup: found 4, removed 1, kept 2, failed 1")
+            Some("cleanup: found 5, removed 1, kept 3, failed 1")
         );
+    }
+
+    #[test]
+    fn hierarchies_below_a_v1_or_hybrid_root() {
+        let text = "\
+30 1 0:26 / /sys/fs/cgroup ro,nosuid - tmpfs tmpfs ro,mode=755
+31 30 0:27 / /sys/fs/cgroup/unified rw - cgroup2 cgroup2 rw
+32 30 0:28 / /sys/fs/cgroup/systemd rw - cgroup cgroup rw,name=systemd
+33 30 0:29 / /sys/fs/cgroup/cpu,cpuacct rw - cgroup cgroup rw,cpu,cpuacct
+34 1 0:30 / /sys/fs/cgroupish rw - cgroup cgroup rw,pids
+35 30 0:31 / /sys/fs/cgroup/x/fuse rw - fuse fuse rw
+";
+        let mounts = sys::mountinfo::parse(text.as_bytes());
+        let found = cgroup_mounts_below(&mounts, Path::new("/sys/fs/cgroup"));
+        assert_eq!(
+            found,
+            ["unified", "systemd", "cpu,cpuacct"]
+                .map(|m| PathBuf::from("/sys/fs/cgroup").join(m))
+                .to_vec()
+        );
+        // A v2 node: the root is the hierarchy, nothing below it.
+        let v2 = sys::mountinfo::parse(b"30 1 0:26 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n");
+        assert!(cgroup_mounts_below(&v2, Path::new("/sys/fs/cgroup")).is_empty());
     }
 
     #[test]

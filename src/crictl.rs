@@ -1,81 +1,393 @@
-//! Resolving a CRI pod sandbox (`--pod ID|NAME`) to its namespace files with
-//! `crictl inspectp -o json`. The runtime spec the runtime returns lists the
-//! pod's namespaces (`.info.runtimeSpec.linux.namespaces[]`); an entry with a
-//! `path` is a namespace shared by the pod (CRI-O: a pin under its
-//! `namespaces_dir`), an entry without one belongs to the sandbox process, if
-//! there is one (`.info.pid`, the infra container of containerd or of CRI-O
-//! with an infra container), and to nobody otherwise.
+//! Asking the container runtime through `crictl` (the CRI client every
+//! Kubernetes node has): which pod sandboxes exist and which namespace files
+//! they use.
+//!
+//! `crictl inspectp -o json` returns the runtime spec of a sandbox; its
+//! `.info.runtimeSpec.linux.namespaces[]` lists the pod's namespaces. An entry
+//! with a `path` is a namespace shared by the pod (CRI-O: a pin under its
+//! `namespaces_dir`, `DIR/<type>ns/UUID`); an entry without one belongs to
+//! the sandbox process, if there is one (`.info.pid`, the infra container of
+//! containerd or of CRI-O with an infra container), and to nobody otherwise.
+//!
+//! Two users: `enter --pod` (the namespaces to join) and the sweep (which
+//! pins, sandbox IDs, pod UIDs and container IDs the runtime knows). One
+//! parser serves both.
 
 use crate::error::{Error, Result};
 use crate::ns::NsKind;
 use serde_json::Value;
-use std::path::PathBuf;
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
 use std::process::Command;
+
+/// CRI-O's default CRI socket.
+pub const CRIO_ENDPOINT: &str = "unix:///var/run/crio/crio.sock";
+
+/// How to reach the runtime.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Runtime {
+    /// The crictl binary (a name looked up in PATH, or a path).
+    pub crictl: PathBuf,
+    /// `--runtime-endpoint` for crictl; `None` leaves it to crictl's own
+    /// configuration (`CONTAINER_RUNTIME_ENDPOINT`, `/etc/crictl.yaml`).
+    pub endpoint: Option<String>,
+}
+
+impl Default for Runtime {
+    fn default() -> Runtime {
+        Runtime {
+            crictl: PathBuf::from("crictl"),
+            endpoint: None,
+        }
+    }
+}
+
+impl Runtime {
+    /// The endpoint to use: the one given, else `CONTAINER_RUNTIME_ENDPOINT`
+    /// or crictl's configuration file when either is there, else CRI-O's
+    /// socket (crictl alone would try several runtimes' sockets in turn).
+    pub fn with_endpoint(crictl: PathBuf, given: Option<String>) -> Runtime {
+        let configured = std::env::var_os("CONTAINER_RUNTIME_ENDPOINT").is_some()
+            || std::env::var_os("CRI_CONFIG_FILE").is_some_and(|f| Path::new(&f).exists())
+            || Path::new("/etc/crictl.yaml").exists();
+        let endpoint = match given {
+            Some(e) => Some(e),
+            None if configured => None,
+            None => Some(CRIO_ENDPOINT.to_string()),
+        };
+        Runtime { crictl, endpoint }
+    }
+
+    fn describe(&self) -> String {
+        match &self.endpoint {
+            Some(e) => format!("{} at {e}", self.crictl.display()),
+            None => self.crictl.display().to_string(),
+        }
+    }
+
+    /// Runs crictl; the error says what failed in one line.
+    fn run(&self, args: &[&str]) -> std::result::Result<String, Failure> {
+        let mut cmd = Command::new(&self.crictl);
+        if let Some(e) = &self.endpoint {
+            cmd.args(["--runtime-endpoint", e]);
+        }
+        let what = format!("crictl {}", args.join(" "));
+        let out = cmd.args(args).output().map_err(|e| {
+            Failure::Other(if e.kind() == std::io::ErrorKind::NotFound {
+                format!("{} is not installed (not found)", self.crictl.display())
+            } else {
+                format!("run {what}: {e}")
+            })
+        })?;
+        if out.status.success() {
+            return Ok(String::from_utf8_lossy(&out.stdout).into_owned());
+        }
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let why = last_line(&stderr);
+        if why.contains("code = NotFound") {
+            return Err(Failure::NotFound);
+        }
+        Err(Failure::Other(format!(
+            "{what} failed ({}): {why}",
+            out.status
+        )))
+    }
+
+    /// `crictl inspectp -o json POD`, as `enter --pod` needs it. `crictl
+    /// inspectp` resolves IDs (and unique ID prefixes) only, so a POD it
+    /// does not find is looked up by its pod name in `crictl pods`.
+    pub fn inspect_pod(&self, pod: &str) -> Result<Sandbox> {
+        let json = match self.run(&["inspectp", "-o", "json", pod]) {
+            Ok(json) => json,
+            Err(Failure::NotFound) => {
+                let id = self.pod_id_by_name(pod)?;
+                self.run(&["inspectp", "-o", "json", &id])
+                    .map_err(|f| Error::Refused(f.text(&format!("crictl inspectp {id}"))))?
+            }
+            Err(Failure::Other(why)) => return Err(Error::Refused(why)),
+        };
+        let doc: Value = serde_json::from_str(&json)
+            .map_err(|e| Error::Refused(format!("crictl inspectp {pod:?}: not JSON ({e})")))?;
+        Sandbox::from_inspectp(&doc)
+            .map_err(|why| Error::Refused(format!("crictl inspectp {pod:?}: {why}")))
+    }
+
+    /// The ID of the one sandbox whose pod name is `name`.
+    fn pod_id_by_name(&self, name: &str) -> Result<String> {
+        let json = self
+            .run(&["pods", "-o", "json"])
+            .map_err(|f| Error::Refused(f.text("crictl pods -o json")))?;
+        let matches = pods_named(&json, name).map_err(Error::Refused)?;
+        match matches.as_slice() {
+            [one] => Ok(one.id.clone()),
+            [] => Err(Error::Refused(format!(
+                "the runtime knows no pod with the ID or name {name:?}"
+            ))),
+            many => Err(Error::Refused(format!(
+                "{} pods are named {name:?} ({}): give the pod ID",
+                many.len(),
+                many.iter()
+                    .map(|p| format!("{}/{} {}", p.namespace, name, short_id(&p.id)))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))),
+        }
+    }
+
+    /// Everything the runtime says exists: every sandbox (ready or not) with
+    /// its pins, and every container's ID. Any failure is an error: a sweep
+    /// without this answer must not remove anything.
+    pub fn inventory(&self) -> Result<Inventory> {
+        let fail = |why: String| {
+            Error::Refused(format!(
+                "cannot ask the container runtime which pods exist ({}): {why}",
+                self.describe()
+            ))
+        };
+        let text = |args: &[&str]| {
+            self.run(args).map_err(|f| match f {
+                Failure::NotFound => fail(format!("crictl {}: not found", args.join(" "))),
+                Failure::Other(why) => fail(why),
+            })
+        };
+        let ids = parse_ids(&text(&["pods", "-q"])?);
+        let mut sandboxes = Vec::new();
+        // In batches, to bound the command line; a sandbox removed between
+        // the two calls makes its batch fail, so the batch is then asked
+        // one by one and the vanished one skipped.
+        for batch in ids.chunks(64) {
+            let mut args = vec!["inspectp", "-o", "json"];
+            args.extend(batch.iter().map(String::as_str));
+            match self.run(&args) {
+                Ok(json) => sandboxes.extend(parse_inspectp_stream(&json).map_err(fail)?),
+                Err(Failure::NotFound) => {
+                    for id in batch {
+                        match self.run(&["inspectp", "-o", "json", id]) {
+                            Ok(json) => {
+                                sandboxes.extend(parse_inspectp_stream(&json).map_err(fail)?)
+                            }
+                            Err(Failure::NotFound) => {}
+                            Err(Failure::Other(why)) => return Err(fail(why)),
+                        }
+                    }
+                }
+                Err(Failure::Other(why)) => return Err(fail(why)),
+            }
+        }
+        let containers = parse_ids(&text(&["ps", "-a", "-q"])?);
+        Ok(Inventory {
+            sandboxes,
+            containers,
+        })
+    }
+}
+
+enum Failure {
+    /// The runtime answered that the object does not exist.
+    NotFound,
+    Other(String),
+}
+
+impl Failure {
+    /// One line for an error: `what` names the command that failed.
+    fn text(self, what: &str) -> String {
+        match self {
+            Failure::NotFound => format!("{what}: the runtime answered NotFound"),
+            Failure::Other(why) => why,
+        }
+    }
+}
+
+fn last_line(text: &str) -> &str {
+    text.lines()
+        .map(str::trim)
+        .rfind(|l| !l.is_empty())
+        .unwrap_or("")
+}
+
+/// A sandbox of `crictl pods -o json` that carries a given pod name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NamedPod {
+    pub id: String,
+    pub namespace: String,
+}
+
+/// The sandboxes of `crictl pods -o json` whose `metadata.name` is `name`
+/// exactly (crictl's own `--name` filter is a pattern, not a name).
+pub fn pods_named(json: &str, name: &str) -> std::result::Result<Vec<NamedPod>, String> {
+    let doc: Value = serde_json::from_str(json)
+        .map_err(|e| format!("crictl pods -o json: output is not JSON ({e})"))?;
+    let items = doc
+        .get("items")
+        .and_then(Value::as_array)
+        .ok_or("crictl pods -o json: no \"items\" list in the output")?;
+    let text = |v: &Value, ptr: &str| v.pointer(ptr).and_then(Value::as_str).map(str::to_string);
+    Ok(items
+        .iter()
+        .filter(|p| text(p, "/metadata/name").as_deref() == Some(name))
+        .filter_map(|p| {
+            Some(NamedPod {
+                id: text(p, "/id")?,
+                namespace: text(p, "/metadata/namespace").unwrap_or_default(),
+            })
+        })
+        .collect())
+}
+
+fn short_id(id: &str) -> &str {
+    id.get(..13).unwrap_or(id)
+}
+
+/// One ID per line (`crictl pods -q`, `crictl ps -a -q`).
+pub fn parse_ids(text: &str) -> Vec<String> {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// What the runtime knows.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Inventory {
+    pub sandboxes: Vec<Sandbox>,
+    pub containers: Vec<String>,
+}
+
+impl Inventory {
+    /// Every name a pin or a cgroup of a live pod may carry: pin file names,
+    /// sandbox IDs, pod UIDs, container IDs.
+    pub fn names(&self) -> BTreeSet<String> {
+        let mut names: BTreeSet<String> = self.containers.iter().cloned().collect();
+        for sb in &self.sandboxes {
+            names.insert(sb.id.clone());
+            names.extend(sb.uid.clone());
+            names.extend(sb.pin_names());
+        }
+        names
+    }
+}
+
+/// One sandbox as `crictl inspectp -o json` describes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sandbox {
+    pub id: String,
+    /// The pod's UID (`.status.metadata.uid`).
+    pub uid: Option<String>,
+    /// The sandbox process (`.info.pid`), absent for CRI-O without infra.
+    pub pid: Option<i32>,
+    /// Each namespace of the runtime spec and its path, if it has one.
+    pub namespaces: Vec<(NsKind, Option<PathBuf>)>,
+}
+
+impl Sandbox {
+    pub fn from_inspectp(doc: &Value) -> std::result::Result<Sandbox, String> {
+        let id = doc
+            .pointer("/status/id")
+            .and_then(Value::as_str)
+            .ok_or("no .status.id in the output")?
+            .to_string();
+        let uid = doc
+            .pointer("/status/metadata/uid")
+            .and_then(Value::as_str)
+            .map(str::to_string);
+        let info = doc
+            .get("info")
+            .ok_or("no \"info\" in the output (is the runtime's verbose info disabled?)")?;
+        let entries = info
+            .pointer("/runtimeSpec/linux/namespaces")
+            .and_then(Value::as_array)
+            .ok_or("no .info.runtimeSpec.linux.namespaces in the output")?;
+        let pid = info
+            .get("pid")
+            .and_then(Value::as_u64)
+            .filter(|p| *p > 0 && *p <= i32::MAX as u64)
+            .map(|p| p as i32);
+        let mut namespaces = Vec::new();
+        for entry in entries {
+            let oci_type = entry
+                .get("type")
+                .and_then(Value::as_str)
+                .ok_or("a namespace entry has no \"type\"")?;
+            // Namespace kinds we neither pin nor join (time) are skipped.
+            let Some(kind) = kind_of_oci_type(oci_type) else {
+                continue;
+            };
+            let path = entry
+                .get("path")
+                .and_then(Value::as_str)
+                .filter(|p| !p.is_empty())
+                .map(PathBuf::from);
+            namespaces.push((kind, path));
+        }
+        Ok(Sandbox {
+            id,
+            uid,
+            pid,
+            namespaces,
+        })
+    }
+
+    /// The file names of the namespace paths: CRI-O's pin names.
+    pub fn pin_names(&self) -> impl Iterator<Item = String> + '_ {
+        self.namespaces
+            .iter()
+            .filter_map(|(_, p)| Some(p.as_ref()?.file_name()?.to_string_lossy().into_owned()))
+    }
+
+    /// The namespace files `enter --pod` joins: each path, or the sandbox
+    /// process's namespace for an entry without one.
+    pub fn joinable(&self) -> std::result::Result<PodNamespaces, String> {
+        let found: PodNamespaces = self
+            .namespaces
+            .iter()
+            .filter_map(|(kind, path)| match (path, self.pid) {
+                (Some(path), _) => Some((*kind, path.clone())),
+                (None, Some(pid)) => Some((*kind, format!("/proc/{pid}/ns/{kind}").into())),
+                (None, None) => None,
+            })
+            .collect();
+        if found.is_empty() {
+            return Err("the pod has no namespace path and no sandbox process to join".into());
+        }
+        Ok(found)
+    }
+}
 
 /// Namespace files of a pod, in no particular order.
 pub type PodNamespaces = Vec<(NsKind, PathBuf)>;
 
-/// Runs `crictl inspectp -o json POD` and reads the namespaces from it.
+/// Runs `crictl inspectp -o json POD` and reads the namespaces to join.
 pub fn resolve(pod: &str) -> Result<PodNamespaces> {
-    let out = Command::new("crictl")
-        .args(["inspectp", "-o", "json", pod])
-        .output()
-        .map_err(|e| match e.kind() {
-            std::io::ErrorKind::NotFound => Error::Refused(
-                "--pod needs crictl, which is not installed (not in PATH); \
+    let runtime = Runtime::default();
+    let sandbox = runtime.inspect_pod(pod).map_err(|e| match e {
+        Error::Refused(why) if why.ends_with("is not installed (not found)") => Error::Refused(
+            "--pod needs crictl, which is not installed (not in PATH); \
 give a pin name or --pid instead"
-                    .into(),
-            ),
-            _ => Error::Refused(format!("cannot run crictl: {e}")),
-        })?;
-    if !out.status.success() {
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        let why = stderr.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
-        return Err(Error::Refused(format!(
-            "crictl inspectp {pod:?} failed ({}): {}",
-            out.status,
-            why.trim()
-        )));
-    }
-    parse_inspectp(&String::from_utf8_lossy(&out.stdout))
+                .into(),
+        ),
+        e => e,
+    })?;
+    sandbox
+        .joinable()
         .map_err(|why| Error::Refused(format!("crictl inspectp {pod:?}: {why}")))
 }
 
-/// Parses the JSON of `crictl inspectp -o json`.
-pub fn parse_inspectp(json: &str) -> std::result::Result<PodNamespaces, String> {
-    let doc: Value = serde_json::from_str(json).map_err(|e| format!("output is not JSON ({e})"))?;
-    let info = doc
-        .get("info")
-        .ok_or("no \"info\" in the output (is the runtime's verbose info disabled?)")?;
-    let entries = info
-        .pointer("/runtimeSpec/linux/namespaces")
-        .and_then(Value::as_array)
-        .ok_or("no .info.runtimeSpec.linux.namespaces in the output")?;
-    let pid = info
-        .get("pid")
-        .and_then(Value::as_u64)
-        .filter(|p| *p > 0 && *p <= i32::MAX as u64);
-
-    let mut found = PodNamespaces::new();
-    for entry in entries {
-        let oci_type = entry
-            .get("type")
-            .and_then(Value::as_str)
-            .ok_or("a namespace entry has no \"type\"")?;
-        // Namespace kinds we do not join (time) are skipped.
-        let Some(kind) = kind_of_oci_type(oci_type) else {
-            continue;
+/// Parses `crictl inspectp -o json ID...`: one JSON object per sandbox,
+/// one after the other (or an array of them).
+pub fn parse_inspectp_stream(json: &str) -> std::result::Result<Vec<Sandbox>, String> {
+    let mut out = Vec::new();
+    for doc in serde_json::Deserializer::from_str(json).into_iter::<Value>() {
+        let doc = doc.map_err(|e| format!("crictl inspectp: output is not JSON ({e})"))?;
+        let docs = match doc {
+            Value::Array(items) => items,
+            one => vec![one],
         };
-        match (entry.get("path").and_then(Value::as_str), pid) {
-            (Some(path), _) if !path.is_empty() => found.push((kind, PathBuf::from(path))),
-            (_, Some(pid)) => found.push((kind, format!("/proc/{pid}/ns/{kind}").into())),
-            _ => {}
+        for d in &docs {
+            out.push(Sandbox::from_inspectp(d).map_err(|why| format!("crictl inspectp: {why}"))?);
         }
     }
-    if found.is_empty() {
-        return Err("the pod has no namespace path and no sandbox process to join".into());
-    }
-    Ok(found)
+    Ok(out)
 }
 
 /// The OCI runtime spec's names for namespace types.
@@ -91,12 +403,149 @@ fn kind_of_oci_type(name: &str) -> Option<NsKind> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
 
-    const CRIO: &str = include_str!("../tests/fixtures/crictl-inspectp-crio.json");
+    const HANDMADE: &str = include_str!("../tests/fixtures/crictl-inspectp-crio.json");
+
+    /// A captured fixture (tests/fixtures/README.md says where from).
+    fn fixture(version: &str, file: &str) -> String {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures")
+            .join(format!("crio-{version}"))
+            .join(file);
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    }
+
+    fn one(json: &str) -> Sandbox {
+        let mut all = parse_inspectp_stream(json).unwrap();
+        assert_eq!(all.len(), 1);
+        all.remove(0)
+    }
 
     #[test]
-    fn reads_the_pinned_namespaces_of_a_crio_pod() {
-        let ns = parse_inspectp(CRIO).unwrap();
+    fn reads_the_pins_of_real_crio_sandboxes() {
+        // (version, pod, pin UUID, has a user namespace)
+        for (version, pod, uuid, user) in [
+            (
+                "1.36",
+                "plain",
+                "47989609-ad0a-4377-93b6-6619d5c81755",
+                false,
+            ),
+            (
+                "1.36",
+                "userns",
+                "dd353ac9-f1da-48b5-a14e-6b5fe3827332",
+                true,
+            ),
+            (
+                "1.36",
+                "hostnet",
+                "97a7ef96-b3a1-417f-a11e-9b2cbf861b82",
+                false,
+            ),
+            (
+                "1.36",
+                "exited",
+                "1e468e64-d50a-455e-a6e6-e8646994d46f",
+                false,
+            ),
+            (
+                "1.26",
+                "userns",
+                "305dd062-adb2-4344-b7b4-f9c5c6bd83aa",
+                true,
+            ),
+            (
+                "1.26",
+                "hostnet",
+                "b8891ddb-8ac4-436e-beb5-91857528bc8d",
+                false,
+            ),
+        ] {
+            let sb = one(&fixture(
+                version,
+                &format!("crictl-inspectp-{pod}-pod.json"),
+            ));
+            let names: BTreeSet<String> = sb.pin_names().collect();
+            assert_eq!(names, BTreeSet::from([uuid.to_string()]), "{version} {pod}");
+            let pinned: Vec<NsKind> = sb
+                .namespaces
+                .iter()
+                .filter(|(_, p)| p.is_some())
+                .map(|(k, _)| *k)
+                .collect();
+            let mut want = vec![NsKind::Net, NsKind::Ipc, NsKind::Uts];
+            if user {
+                want.push(NsKind::User);
+            }
+            assert_eq!(pinned, want, "{version} {pod}");
+            // Spoofed sandboxes (no infra container): no process.
+            assert_eq!(sb.pid, None, "{version} {pod}");
+            assert_eq!(sb.uid.as_deref(), Some(&*format!("uid-fx-{pod}")));
+            assert_eq!(sb.id.len(), 64);
+            let joinable = sb.joinable().unwrap();
+            assert!(joinable.contains(&(NsKind::Net, format!("/var/run/netns/{uuid}").into())));
+        }
+    }
+
+    #[test]
+    fn pods_are_found_by_their_exact_name_only() {
+        let json = fixture("1.36", "crictl-pods.json");
+        let found = pods_named(&json, "fx-plain").unwrap();
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].namespace, "harness");
+        assert_eq!(found[0].id.len(), 64);
+        // crictl's --name is a pattern: a prefix or a regex must not match.
+        assert!(pods_named(&json, "fx-").unwrap().is_empty());
+        assert!(pods_named(&json, "fx-.*").unwrap().is_empty());
+        assert!(pods_named("{}", "fx-plain").is_err());
+    }
+
+    #[test]
+    fn pods_q_and_a_stream_of_inspectp_objects() {
+        for version in ["1.36", "1.26"] {
+            let pods: Value = serde_json::from_str(&fixture(version, "crictl-pods.json")).unwrap();
+            let ids: Vec<String> = pods["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| p["id"].as_str().unwrap().to_string())
+                .collect();
+            assert_eq!(ids.len(), 5);
+            assert_eq!(parse_ids(&format!("{}\n\n", ids.join("\n"))), ids);
+        }
+        let stream: String = ["plain", "userns", "hostnet"]
+            .iter()
+            .map(|p| fixture("1.36", &format!("crictl-inspectp-{p}-pod.json")))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let all = parse_inspectp_stream(&stream).unwrap();
+        assert_eq!(all.len(), 3);
+        let inventory = Inventory {
+            sandboxes: all.clone(),
+            containers: vec!["c1".into()],
+        };
+        let names = inventory.names();
+        for sb in &all {
+            assert!(names.contains(&sb.id));
+            assert!(names.contains(sb.uid.as_ref().unwrap()));
+        }
+        assert!(names.contains("dd353ac9-f1da-48b5-a14e-6b5fe3827332"));
+        assert!(names.contains("c1"));
+        // An array of objects reads the same.
+        let array = format!(
+            "[{},{}]",
+            fixture("1.36", "crictl-inspectp-plain-pod.json"),
+            fixture("1.36", "crictl-inspectp-userns-pod.json")
+        );
+        assert_eq!(parse_inspectp_stream(&array).unwrap(), all[..2].to_vec());
+        assert!(parse_inspectp_stream("").unwrap().is_empty());
+    }
+
+    #[test]
+    fn reads_the_pinned_namespaces_of_a_handmade_crio_pod() {
+        let ns = one(HANDMADE).joinable().unwrap();
         let uuid = "5f6d1b7e-8c2a-4f43-9d3e-2b1c0a9e8f71";
         assert_eq!(
             ns,
@@ -113,9 +562,10 @@ mod tests {
         let json = r#"{"status":{"id":"x"},"info":{"pid":4242,"runtimeSpec":{"linux":{
             "namespaces":[{"type":"pid"},{"type":"network","path":"/var/run/netns/cni-1"},
             {"type":"mount"},{"type":"time"}]}}}}"#;
-        let ns = parse_inspectp(json).unwrap();
+        let sb = one(json);
+        assert_eq!(sb.pin_names().collect::<Vec<_>>(), vec!["cni-1"]);
         assert_eq!(
-            ns,
+            sb.joinable().unwrap(),
             vec![
                 (NsKind::Pid, "/proc/4242/ns/pid".into()),
                 (NsKind::Net, "/var/run/netns/cni-1".into()),
@@ -128,19 +578,30 @@ mod tests {
     fn refuses_output_it_cannot_use() {
         for (json, needle) in [
             ("not json", "not JSON"),
-            (r#"{"status":{}}"#, "no \"info\""),
-            (r#"{"info":{"runtimeSpec":{}}}"#, "namespaces"),
+            (r#"{"status":{}}"#, "no .status.id"),
+            (r#"{"status":{"id":"a"}}"#, "no \"info\""),
             (
-                r#"{"info":{"runtimeSpec":{"linux":{"namespaces":[{"path":"/x"}]}}}}"#,
+                r#"{"status":{"id":"a"},"info":{"runtimeSpec":{}}}"#,
+                "namespaces",
+            ),
+            (
+                r#"{"status":{"id":"a"},"info":{"runtimeSpec":{"linux":{"namespaces":[{"path":"/x"}]}}}}"#,
                 "no \"type\"",
             ),
-            (
-                r#"{"info":{"pid":0,"runtimeSpec":{"linux":{"namespaces":[{"type":"pid"}]}}}}"#,
-                "no namespace path",
-            ),
         ] {
-            let err = parse_inspectp(json).unwrap_err();
+            let err = parse_inspectp_stream(json).unwrap_err();
             assert!(err.contains(needle), "{json}: {err}");
+        }
+        let json = r#"{"status":{"id":"a"},"info":{"pid":0,"runtimeSpec":{"linux":{"namespaces":[{"type":"pid"}]}}}}"#;
+        let err = one(json).joinable().unwrap_err();
+        assert!(err.contains("no namespace path"), "{err}");
+    }
+
+    proptest! {
+        #[test]
+        fn never_panics(s in any::<String>()) {
+            let _ = parse_inspectp_stream(&s);
+            let _ = parse_ids(&s);
         }
     }
 }

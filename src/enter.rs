@@ -18,8 +18,9 @@ use crate::ns::NsKind;
 use crate::output::log;
 use crate::pindir::PinDir;
 use crate::placement::{self, Inputs, Placement};
-use crate::procs::{self, NsIndex, TaskSched};
+use crate::procs::{self, NsIndex, TaskId, TaskSched};
 use crate::sys::{self, process};
+use std::collections::BTreeSet;
 use std::ffi::OsString;
 use std::fs::File;
 use std::os::fd::AsFd;
@@ -73,6 +74,10 @@ pub fn enter(args: &EnterArgs) -> Result<u8> {
     }
     apply_placement(&placement, args.nice)?;
     join(&targets)?;
+    // After joining (setns needs CAP_SYS_ADMIN), before the command starts.
+    if let Some(keep) = args.caps {
+        sys::caps::restrict_to(keep)?;
+    }
     let command = command(args);
     if args.verbose {
         crate::output::log::info(&format!("running {command:?}"));
@@ -300,9 +305,10 @@ fn open_one(c: &Candidate) -> Result<Option<Target>> {
     }))
 }
 
-/// Every task of every process living in the target's namespaces. A
-/// namespace we share ourselves (the host's, e.g. a pod with host IPC) says
-/// nothing about membership and is left out.
+/// Every task (thread) living in the target's namespaces, whether or not its
+/// thread-group leader does (see `procs`). A namespace we share ourselves
+/// (the host's, e.g. a pod with host IPC) says nothing about membership and
+/// is left out. `/proc` is read once for all of them.
 fn pod_tasks(targets: &[Target]) -> Result<Vec<TaskSched>> {
     let mut kinds = Vec::new();
     for t in targets.iter().filter(|t| POD_MEMBERSHIP.contains(&t.kind)) {
@@ -312,17 +318,15 @@ fn pod_tasks(targets: &[Target]) -> Result<Vec<TaskSched>> {
         }
     }
     let index = NsIndex::scan_kinds(&kinds.iter().map(|(k, _)| *k).collect::<Vec<_>>());
-    let mut pids: Vec<i32> = kinds
+    let ids: BTreeSet<TaskId> = kinds
         .iter()
-        .flat_map(|(kind, ino)| index.pids_in(*kind, *ino).iter().copied())
+        .flat_map(|(kind, ino)| index.tasks_in(*kind, *ino).iter().copied())
         .collect();
-    pids.sort_unstable();
-    pids.dedup();
     let me = std::process::id() as i32;
-    Ok(pids
+    Ok(ids
         .into_iter()
-        .filter(|p| *p != me)
-        .flat_map(procs::tasks)
+        .filter(|t| t.pid != me)
+        .filter_map(procs::task)
         .collect())
 }
 

@@ -1,14 +1,16 @@
-//! The keep set: pin names, pod UIDs and container/sandbox IDs that a sweep
-//! must never remove, from `--keep`, `--keep-file` and `--keep-from-crictl`.
-//! A source that fails aborts the sweep: sweeping without the live pods'
-//! names would remove them.
+//! Sets of names a sweep must never remove: the keep set (pin names, pod
+//! UIDs and container/sandbox IDs from `--keep` and `--keep-file`) and what
+//! the runtime knows (see `crictl::Inventory`). A source that fails aborts
+//! the sweep: sweeping without the live pods' names would remove them.
 
-use crate::classify::canonical_id;
+use crate::classify::{canonical_id, not_crio_pin, PinFacts, RuntimeSays};
+use crate::crictl::Runtime;
 use crate::error::{Error, PathContext, Result};
 use crate::name::PinName;
+use crate::pindir::inventory::Pin;
+use crate::procs::NsIndex;
 use std::collections::BTreeSet;
-use std::path::Path;
-use std::process::Command;
+use std::time::SystemTime;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct KeepSet {
@@ -47,7 +49,6 @@ impl KeepSet {
 pub struct KeepSources<'a> {
     pub names: &'a [String],
     pub files: &'a [std::path::PathBuf],
-    pub from_crictl: bool,
 }
 
 pub fn build(sources: &KeepSources<'_>) -> Result<KeepSet> {
@@ -61,12 +62,107 @@ pub fn build(sources: &KeepSources<'_>) -> Result<KeepSet> {
             set.insert(id);
         }
     }
-    if sources.from_crictl {
-        for id in crictl_ids()? {
-            set.insert(&id);
+    Ok(set)
+}
+
+impl<S: AsRef<str>> FromIterator<S> for KeepSet {
+    fn from_iter<I: IntoIterator<Item = S>>(iter: I) -> KeepSet {
+        let mut set = KeepSet::default();
+        for id in iter {
+            set.insert(id.as_ref());
+        }
+        set
+    }
+}
+
+/// Where the runtime's knowledge comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RuntimeSource {
+    /// Ask the CRI runtime through crictl (the default).
+    Ask(Runtime),
+    /// `--no-runtime`: the node runs no CRI runtime, so no pod is known.
+    NoRuntime,
+}
+
+/// What the runtime knows, for one sweep or listing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Knowledge {
+    /// Names of every live sandbox's pins, sandbox IDs, pod UIDs, containers.
+    Asked(KeepSet),
+    NoRuntime,
+    /// The runtime could not be asked (why): nothing is an orphan.
+    NotAsked(String),
+}
+
+impl RuntimeSource {
+    /// Asks; an error means the runtime could not be asked, and the caller
+    /// must not remove anything.
+    pub fn ask(&self) -> Result<Knowledge> {
+        self.inventory().map_err(|e| {
+            Error::Refused(format!(
+                "{e}; nothing was removed (give --no-runtime if this node runs no CRI runtime)"
+            ))
+        })
+    }
+
+    /// Asks, turning a failure into [`Knowledge::NotAsked`] (for `list`,
+    /// which removes nothing and still shows what it can).
+    pub fn ask_softly(&self) -> Knowledge {
+        self.inventory().unwrap_or_else(|e| {
+            Knowledge::NotAsked(format!(
+                "{e}; so no pin is shown as an orphan (give --no-runtime if this node runs no CRI runtime)"
+            ))
+        })
+    }
+
+    fn inventory(&self) -> Result<Knowledge> {
+        match self {
+            RuntimeSource::NoRuntime => Ok(Knowledge::NoRuntime),
+            RuntimeSource::Ask(rt) => Ok(Knowledge::Asked(
+                rt.inventory()?.names().into_iter().collect(),
+            )),
         }
     }
-    Ok(set)
+}
+
+/// Everything that protects a pin or a cgroup from a sweep, besides the
+/// processes living in it and its age.
+#[derive(Debug, Clone)]
+pub struct Guard {
+    pub keep: KeepSet,
+    pub runtime: Knowledge,
+}
+
+impl Guard {
+    pub fn runtime_says(&self, name: &PinName) -> RuntimeSays {
+        match &self.runtime {
+            Knowledge::Asked(known) if known.keeps_pin(name) => RuntimeSays::Known,
+            Knowledge::Asked(_) | Knowledge::NoRuntime => RuntimeSays::Unknown,
+            Knowledge::NotAsked(_) => RuntimeSays::NotAsked,
+        }
+    }
+
+    /// The facts [`crate::classify::classify_pin`] decides on.
+    pub fn facts(&self, pin: &Pin, index: &NsIndex, now: SystemTime) -> PinFacts {
+        let kinds: Vec<_> = pin.kinds().collect();
+        PinFacts {
+            runtime: self.runtime_says(&pin.name),
+            foreign: not_crio_pin(pin.name.as_str(), &kinds),
+            ..pin.facts(index, self.keep.keeps_pin(&pin.name), now)
+        }
+    }
+
+    /// Why a cgroup carrying these IDs is kept, if it is.
+    pub fn keeps_cgroup(&self, ids: &BTreeSet<String>) -> Option<&'static str> {
+        if self.keep.keeps_any(ids) {
+            return Some("in the keep set");
+        }
+        match &self.runtime {
+            Knowledge::Asked(known) if known.keeps_any(ids) => Some("known to the runtime"),
+            Knowledge::NotAsked(_) => Some("the runtime could not be asked"),
+            _ => None,
+        }
+    }
 }
 
 /// One name per line; blank lines and `#` comments are skipped.
@@ -74,72 +170,6 @@ pub fn parse_keep_file(text: &str) -> impl Iterator<Item = &str> {
     text.lines()
         .map(str::trim)
         .filter(|l| !l.is_empty() && !l.starts_with('#'))
-}
-
-/// Everything the container runtime says is alive: each sandbox's ID, pod
-/// UID and pinned namespace file names, and every container's ID.
-fn crictl_ids() -> Result<Vec<String>> {
-    let mut ids = Vec::new();
-    for sandbox in crictl(&["pods", "-q"])?.lines().map(str::trim) {
-        if sandbox.is_empty() {
-            continue;
-        }
-        ids.push(sandbox.to_string());
-        let json = crictl(&["inspectp", "-o", "json", sandbox])?;
-        ids.extend(parse_inspectp(&json).map_err(|e| {
-            Error::Refused(format!(
-                "--keep-from-crictl: crictl inspectp {sandbox}: {e}; nothing was removed"
-            ))
-        })?);
-    }
-    for container in crictl(&["ps", "-a", "-q"])?.lines().map(str::trim) {
-        if !container.is_empty() {
-            ids.push(container.to_string());
-        }
-    }
-    Ok(ids)
-}
-
-fn crictl(args: &[&str]) -> Result<String> {
-    let what = format!("crictl {}", args.join(" "));
-    let out = Command::new("crictl").args(args).output().map_err(|e| {
-        Error::Refused(if e.kind() == std::io::ErrorKind::NotFound {
-            "--keep-from-crictl: crictl is not installed (not found in PATH); nothing was removed"
-                .to_string()
-        } else {
-            format!("--keep-from-crictl: run {what}: {e}; nothing was removed")
-        })
-    })?;
-    if !out.status.success() {
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        let first = stderr.lines().next().unwrap_or("").trim();
-        return Err(Error::Refused(format!(
-            "--keep-from-crictl: {what} failed ({}): {first}; nothing was removed",
-            out.status
-        )));
-    }
-    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-}
-
-/// From `crictl inspectp -o json`: the sandbox ID, the pod UID and the file
-/// names of the namespace paths given to the runtime
-/// (`.info.runtimeSpec.linux.namespaces[].path`), which are the pin names.
-pub fn parse_inspectp(json: &str) -> std::result::Result<Vec<String>, String> {
-    let v: serde_json::Value = serde_json::from_str(json).map_err(|e| e.to_string())?;
-    let mut ids = Vec::new();
-    let text = |p: &str| v.pointer(p).and_then(|x| x.as_str()).map(str::to_string);
-    ids.extend(text("/status/id"));
-    ids.extend(text("/status/metadata/uid"));
-    let namespaces = v
-        .pointer("/info/runtimeSpec/linux/namespaces")
-        .and_then(|n| n.as_array());
-    for ns in namespaces.into_iter().flatten() {
-        let path = ns.get("path").and_then(|p| p.as_str()).unwrap_or("");
-        if let Some(name) = Path::new(path).file_name() {
-            ids.push(name.to_string_lossy().into_owned());
-        }
-    }
-    Ok(ids)
 }
 
 #[cfg(test)]
@@ -165,25 +195,5 @@ mod tests {
         );
         assert!(set.keeps_any(&ids));
         assert!(set.keeps_pin(&PinName::parse("8c3f2b1e-4d5a-4f6b-9c7d-0e1f2a3b4c5d").unwrap()));
-    }
-
-    #[test]
-    fn reads_what_crictl_inspectp_reports() {
-        // The shape of `crictl inspectp -o json` for a CRI-O sandbox (trimmed).
-        let json = r#"{
-          "status": {"id": "5f1c0a", "metadata": {"name": "web", "uid": "8c3f2b1e-4d5a-4f6b-9c7d-0e1f2a3b4c5d"}},
-          "info": {"runtimeSpec": {"linux": {"namespaces": [
-            {"type": "pid"},
-            {"type": "network", "path": "/var/run/netns/1b2c3d4e-aaaa"},
-            {"type": "ipc", "path": "/var/run/ipcns/1b2c3d4e-aaaa"},
-            {"type": "uts", "path": "/var/run/utsns/1b2c3d4e-aaaa"}
-          ]}}}
-        }"#;
-        let ids = parse_inspectp(json).unwrap();
-        assert_eq!(ids[0], "5f1c0a");
-        assert_eq!(ids[1], "8c3f2b1e-4d5a-4f6b-9c7d-0e1f2a3b4c5d");
-        assert_eq!(ids[2..], ["1b2c3d4e-aaaa"; 3]);
-        assert!(parse_inspectp("{}").unwrap().is_empty());
-        assert!(parse_inspectp("not json").is_err());
     }
 }

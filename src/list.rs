@@ -6,10 +6,10 @@
 //! processes plus one look at each pin path; the ages of all pins are read by
 //! one child process (see `pins`).
 
-use crate::classify::{classify_pin, OrphanRules, PinState};
+use crate::classify::{classify_pin, OrphanRules, PinState, RuntimeSays};
 use crate::duration;
 use crate::error::{Error, Result};
-use crate::keep::KeepSet;
+use crate::keep::{Guard, KeepSet, Knowledge, RuntimeSource};
 use crate::ns::NsKind;
 use crate::pindir::inventory::{Inventory, Pin};
 use crate::pindir::Content;
@@ -23,6 +23,11 @@ use std::time::SystemTime;
 pub struct Row {
     pub name: String,
     pub state: PinState,
+    /// What the runtime said: `known`, `unknown` or `not-asked`.
+    pub runtime: RuntimeSays,
+    /// Why the pin is not one CRI-O made (state `foreign`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub foreign: Option<&'static str>,
     /// Whole seconds; absent when the age could not be read.
     pub age_seconds: Option<u64>,
     pub processes: usize,
@@ -53,16 +58,30 @@ pub struct Listing {
     pub warnings: Vec<String>,
 }
 
-pub fn list(dir: &Path, rules: &OrphanRules, keep: &KeepSet) -> Result<Listing> {
+/// Lists DIR. The runtime is asked as a sweep would ask it; when it cannot
+/// be, a warning says so and no pin shows as an orphan.
+pub fn list(
+    dir: &Path,
+    rules: &OrphanRules,
+    keep: &KeepSet,
+    runtime: &RuntimeSource,
+) -> Result<Listing> {
     let mut pins =
         Inventory::open(dir)?.ok_or_else(|| Error::path("open directory", dir, Errno::ENOENT))?;
     pins.scan()?;
-    let index = NsIndex::scan_kinds(&NsKind::pinnable().collect::<Vec<_>>());
+    let index = NsIndex::scan_kinds(&own_kinds(pins.pins.values()));
+    let guard = Guard {
+        keep: keep.clone(),
+        runtime: runtime.ask_softly(),
+    };
+    if let Knowledge::NotAsked(why) = &guard.runtime {
+        pins.warnings.push(why.clone());
+    }
     let now = SystemTime::now();
     let rows = pins
         .pins
         .values()
-        .map(|pin| row(pin, &index, rules, keep, now))
+        .map(|pin| row(pin, &index, rules, &guard, now))
         .collect();
     Ok(Listing {
         dir: pins.path().to_path_buf(),
@@ -71,11 +90,23 @@ pub fn list(dir: &Path, rules: &OrphanRules, keep: &KeepSet) -> Result<Listing> 
     })
 }
 
-fn row(pin: &Pin, index: &NsIndex, rules: &OrphanRules, keep: &KeepSet, now: SystemTime) -> Row {
-    let facts = pin.facts(index, keep.keeps_pin(&pin.name), now);
+/// The namespace types the pins' own namespaces are of: the only ones the
+/// `/proc` scan has to read (each costs one stat per task of the node).
+pub fn own_kinds<'a>(pins: impl IntoIterator<Item = &'a Pin>) -> Vec<NsKind> {
+    let kinds: std::collections::BTreeSet<NsKind> = pins
+        .into_iter()
+        .flat_map(|p| p.own_namespaces().map(|(k, _)| k))
+        .collect();
+    kinds.into_iter().collect()
+}
+
+fn row(pin: &Pin, index: &NsIndex, rules: &OrphanRules, guard: &Guard, now: SystemTime) -> Row {
+    let facts = guard.facts(pin, index, now);
     Row {
         name: pin.name.to_string(),
         state: classify_pin(&facts, rules),
+        runtime: facts.runtime,
+        foreign: facts.foreign,
         age_seconds: facts.age.map(|a| a.as_secs()),
         processes: facts.processes,
         pids: pin.processes(index),

@@ -1,11 +1,17 @@
 //! Who lives in which namespace: one pass over `/proc` builds an index from
-//! namespace inode to processes, and per-task scheduling facts (policy,
-//! allowed CPUs) are read for the processes that matter.
+//! namespace inode to tasks, and per-task scheduling facts (policy, allowed
+//! CPUs) are read for the tasks that matter.
+//!
+//! Every task (thread) is looked at, not only thread-group leaders: a
+//! process whose main thread called `pthread_exit` while a worker runs on
+//! has a zombie leader whose `/proc/PID/ns/*` links are gone, and a thread
+//! may `setns(2)` into a pod on its own while its leader stays outside.
+//! Both live in the pod's namespaces only through `/proc/PID/task/TID/ns/*`.
 
 use crate::cpuset::CpuSet;
 use crate::escape::Text;
 use crate::ns::NsKind;
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::fmt;
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
@@ -15,43 +21,75 @@ pub fn ns_inode(path: &Path) -> std::io::Result<u64> {
     Ok(std::fs::metadata(path)?.ino())
 }
 
-/// Processes by namespace, from one scan of `/proc`.
+/// One task: its thread-group (process) id and its own thread id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct TaskId {
+    pub pid: i32,
+    pub tid: i32,
+}
+
+/// Tasks by namespace, from one scan of `/proc`.
 #[derive(Debug, Default)]
 pub struct NsIndex {
-    by_ns: HashMap<(NsKind, u64), Vec<i32>>,
+    by_ns: HashMap<(NsKind, u64), Vec<TaskId>>,
 }
 
 impl NsIndex {
-    /// Reads `/proc/<pid>/ns/*` of every process once. Processes that exit
-    /// during the scan are skipped.
+    /// Reads `/proc/<pid>/task/<tid>/ns/*` of every task once. Tasks that
+    /// exit during the scan are skipped.
     pub fn scan() -> NsIndex {
         Self::scan_kinds(&NsKind::ALL)
     }
 
     pub fn scan_kinds(kinds: &[NsKind]) -> NsIndex {
         let mut index = NsIndex::default();
+        if kinds.is_empty() {
+            return index;
+        }
         for pid in pids() {
-            for &kind in kinds {
-                if let Ok(ino) = ns_inode(Path::new(&format!("/proc/{pid}/ns/{kind}"))) {
-                    index.by_ns.entry((kind, ino)).or_default().push(pid);
+            for tid in tids(pid) {
+                for &kind in kinds {
+                    let link = format!("/proc/{pid}/task/{tid}/ns/{kind}");
+                    if let Ok(ino) = ns_inode(Path::new(&link)) {
+                        index.add(kind, ino, TaskId { pid, tid });
+                    }
                 }
             }
         }
         index
     }
 
-    /// Processes living in the namespace of `kind` with inode `ino`.
-    pub fn pids_in(&self, kind: NsKind, ino: u64) -> &[i32] {
+    fn add(&mut self, kind: NsKind, ino: u64, task: TaskId) {
+        self.by_ns.entry((kind, ino)).or_default().push(task);
+    }
+
+    /// Tasks living in the namespace of `kind` with inode `ino`.
+    pub fn tasks_in(&self, kind: NsKind, ino: u64) -> &[TaskId] {
         self.by_ns
             .get(&(kind, ino))
             .map(Vec::as_slice)
             .unwrap_or(&[])
     }
+
+    /// Processes with at least one task in the namespace, sorted, each once.
+    pub fn pids_in(&self, kind: NsKind, ino: u64) -> Vec<i32> {
+        let pids: BTreeSet<i32> = self.tasks_in(kind, ino).iter().map(|t| t.pid).collect();
+        pids.into_iter().collect()
+    }
 }
 
-/// Every process id currently in `/proc`.
+/// Every process (thread-group) id currently in `/proc`.
 pub fn pids() -> Vec<i32> {
-    let Ok(dir) = std::fs::read_dir("/proc") else {
+    numeric_entries("/proc")
+}
+
+/// Every thread id of a process; empty once it has exited.
+pub fn tids(pid: i32) -> Vec<i32> {
+    numeric_entries(&format!("/proc/{pid}/task"))
+}
+
+fn numeric_entries(dir: &str) -> Vec<i32> {
+    let Ok(dir) = std::fs::read_dir(dir) else {
         return Vec::new();
     };
     dir.flatten()
@@ -121,16 +159,15 @@ pub struct TaskSched {
 
 /// Every task of a process; an exited process yields an empty list.
 pub fn tasks(pid: i32) -> Vec<TaskSched> {
-    let Ok(dir) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
-        return Vec::new();
-    };
-    dir.flatten()
-        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
-        .filter_map(|tid| task(pid, tid))
+    tids(pid)
+        .into_iter()
+        .filter_map(|tid| task(TaskId { pid, tid }))
         .collect()
 }
 
-fn task(pid: i32, tid: i32) -> Option<TaskSched> {
+/// Scheduling facts of one task; `None` once it has exited.
+pub fn task(id: TaskId) -> Option<TaskSched> {
+    let TaskId { pid, tid } = id;
     let base = format!("/proc/{pid}/task/{tid}");
     // Bytes: a thread name need not be UTF-8, and a task must not become
     // invisible (to `enter`'s placement, to `inspect`) because it is not.
@@ -276,6 +313,43 @@ mod tests {
         let ino = ns_inode(Path::new("/proc/self/ns/net")).unwrap();
         let index = NsIndex::scan_kinds(&[NsKind::Net]);
         assert!(index.pids_in(NsKind::Net, ino).contains(&me));
+        assert!(index
+            .tasks_in(NsKind::Net, ino)
+            .contains(&TaskId { pid: me, tid: me }));
+    }
+
+    #[test]
+    fn indexes_threads_not_only_leaders() {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let (stop_tx, stop_rx) = std::sync::mpsc::channel::<()>();
+        let worker = std::thread::spawn(move || {
+            // "PID/task/TID" names this thread.
+            let link = std::fs::read_link("/proc/thread-self").unwrap();
+            let tid: i32 = link.file_name().unwrap().to_str().unwrap().parse().unwrap();
+            tx.send(tid).unwrap();
+            let _ = stop_rx.recv();
+        });
+        let tid = rx.recv().unwrap();
+        let me = std::process::id() as i32;
+        assert_ne!(tid, me);
+        assert!(tids(me).contains(&tid));
+        let ino = ns_inode(Path::new("/proc/self/ns/uts")).unwrap();
+        let index = NsIndex::scan_kinds(&[NsKind::Uts]);
+        assert!(index
+            .tasks_in(NsKind::Uts, ino)
+            .contains(&TaskId { pid: me, tid }));
+        // A process with many tasks in the namespace is one pid.
+        assert_eq!(
+            index
+                .pids_in(NsKind::Uts, ino)
+                .iter()
+                .filter(|p| **p == me)
+                .count(),
+            1
+        );
+        assert!(task(TaskId { pid: me, tid }).is_some());
+        stop_tx.send(()).unwrap();
+        worker.join().unwrap();
     }
 
     proptest! {

@@ -346,7 +346,12 @@ fn cases(t: &TestDir) -> Vec<Case> {
             with(&["--net", "-s", &format!("net.ipv4.{long}=1")]),
             "does not exist",
         ),
-        ("unknown subcommand", os(&["frobnicate"]), "frobnicate"),
+        // (A mistyped subcommand gets clap's whole message: tests/cli.rs.)
+        (
+            "stray word after the pin options",
+            os(&["-d", &d, "-f", "pod", "--net", "frobnicate"]),
+            "frobnicate",
+        ),
         (
             "propagation without --mnt",
             with(&["--net", "--mnt-propagation=slave"]),

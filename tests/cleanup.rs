@@ -166,6 +166,22 @@ fn cleanup_by_name_removes_ours_and_reports_the_rest() {
     );
 }
 
+// CRI-O-shaped pin names (lowercase UUIDs): only those can be orphans.
+const ORPHAN1: &str = "c0000000-0000-4000-8000-000000000001";
+const ORPHAN2: &str = "c0000000-0000-4000-8000-000000000002";
+const KEPT_ARG: &str = "c0000000-0000-4000-8000-000000000003";
+const KEPT_FILE: &str = "c0000000-0000-4000-8000-000000000004";
+const BUSY: &str = "c0000000-0000-4000-8000-000000000005";
+const YOUNG: &str = "c0000000-0000-4000-8000-000000000006";
+const LEFTOVER_OLD: &str = "c0000000-0000-4000-8000-000000000007";
+const LEFTOVER_YOUNG: &str = "c0000000-0000-4000-8000-000000000008";
+const JUNK: &str = "c0000000-0000-4000-8000-000000000009";
+
+/// A CRI-O-shaped name: `tag` and `i` in the first group.
+fn uuid(tag: u16, i: usize) -> String {
+    format!("{tag:04x}{i:04x}-0000-4000-8000-000000000000")
+}
+
 #[test]
 #[serial_test::serial]
 fn orphan_sweep_removes_exactly_the_idle_old_unkept_pins() {
@@ -173,21 +189,23 @@ fn orphan_sweep_removes_exactly_the_idle_old_unkept_pins() {
     let dir = t.pins();
     let d = path_str(&dir);
     let all = ["net", "ipc", "uts"];
-    for name in ["orphan1", "orphan2", "kept-arg", "kept-file", "busy"] {
+    for name in [ORPHAN1, ORPHAN2, KEPT_ARG, KEPT_FILE, BUSY] {
         old_pin(&t, name, &all);
     }
-    pin(&dir, "young", &["--net", "--ipc", "--uts"]);
-    std::fs::write(t.pin_path("net", "leftover-old"), "").unwrap();
-    age(&t.pin_path("net", "leftover-old"), "2 hours ago");
-    std::fs::write(t.pin_path("net", "leftover-young"), "").unwrap();
-    std::fs::write(t.pin_path("ipc", "junk"), "not ours").unwrap();
-    age(&t.pin_path("ipc", "junk"), "2 hours ago");
+    pin(&dir, YOUNG, &["--net", "--ipc", "--uts"]);
+    for k in ["net", "ipc"] {
+        std::fs::write(t.pin_path(k, LEFTOVER_OLD), "").unwrap();
+        age(&t.pin_path(k, LEFTOVER_OLD), "2 hours ago");
+        std::fs::write(t.pin_path(k, LEFTOVER_YOUNG), "").unwrap();
+    }
+    std::fs::write(t.pin_path("ipc", JUNK), "not ours").unwrap();
+    age(&t.pin_path("ipc", JUNK), "2 hours ago");
     let keep_file = t.path().join("keep");
-    std::fs::write(&keep_file, "# live pods\nkept-file\n").unwrap();
+    std::fs::write(&keep_file, format!("# live pods\n{KEPT_FILE}\n")).unwrap();
 
     let _ctr = Bundle::new(t.path().join("bundle"))
         .args(&["/bin/busybox", "sleep", "600"])
-        .join_pod(&t.pins(), "busy")
+        .join_pod(&t.pins(), BUSY)
         .run("pinns-sweep");
 
     let sweep = |extra: &[&str]| {
@@ -199,7 +217,8 @@ fn orphan_sweep_removes_exactly_the_idle_old_unkept_pins() {
             "--older-than",
             "1h",
             "--keep",
-            "kept-arg",
+            KEPT_ARG,
+            "--no-runtime",
         ];
         args.extend_from_slice(&["--keep-file", path_str(&keep_file), "--json"]);
         args.extend_from_slice(extra);
@@ -211,7 +230,7 @@ fn orphan_sweep_removes_exactly_the_idle_old_unkept_pins() {
     let (code, r) = sweep(&["--dry-run"]);
     assert_eq!(code, 0, "{r}");
     assert_eq!(t.snapshot(&[]), before);
-    for name in ["orphan1", "orphan2", "leftover-old"] {
+    for name in [ORPHAN1, ORPHAN2, LEFTOVER_OLD] {
         assert_eq!(outcome(&r, name), "would-remove", "{name}: {r}");
     }
     assert_eq!(r["summary"]["removed"], 0);
@@ -219,17 +238,10 @@ fn orphan_sweep_removes_exactly_the_idle_old_unkept_pins() {
 
     let (code, r) = sweep(&[]);
     assert_eq!(code, 0, "{r}");
-    for name in ["orphan1", "orphan2", "leftover-old"] {
+    for name in [ORPHAN1, ORPHAN2, LEFTOVER_OLD] {
         assert_eq!(outcome(&r, name), "removed", "{name}: {r}");
     }
-    for name in [
-        "kept-arg",
-        "kept-file",
-        "busy",
-        "young",
-        "leftover-young",
-        "junk",
-    ] {
+    for name in [KEPT_ARG, KEPT_FILE, BUSY, YOUNG, LEFTOVER_YOUNG, JUNK] {
         assert_eq!(outcome(&r, name), "kept", "{name}: {r}");
     }
     assert_eq!(
@@ -237,15 +249,17 @@ fn orphan_sweep_removes_exactly_the_idle_old_unkept_pins() {
         serde_json::json!({"found": 9, "removed": 3, "would_remove": 0, "kept": 6, "failed": 0})
     );
     for k in all {
-        assert!(!t.pin_path(k, "orphan1").exists() && !t.pin_path(k, "orphan2").exists());
-        for name in ["kept-arg", "kept-file", "busy", "young"] {
+        assert!(!t.pin_path(k, ORPHAN1).exists() && !t.pin_path(k, ORPHAN2).exists());
+        for name in [KEPT_ARG, KEPT_FILE, BUSY, YOUNG] {
             assert!(is_nsfs_mount(&t, k, name), "{k}ns/{name} lost");
         }
     }
-    assert!(!t.pin_path("net", "leftover-old").exists());
-    assert!(t.pin_path("net", "leftover-young").exists());
+    for k in ["net", "ipc"] {
+        assert!(!t.pin_path(k, LEFTOVER_OLD).exists());
+        assert!(t.pin_path(k, LEFTOVER_YOUNG).exists());
+    }
     assert_eq!(
-        std::fs::read_to_string(t.pin_path("ipc", "junk")).unwrap(),
+        std::fs::read_to_string(t.pin_path("ipc", JUNK)).unwrap(),
         "not ours"
     );
 
@@ -259,12 +273,13 @@ fn orphan_sweep_removes_exactly_the_idle_old_unkept_pins() {
         "--older-than",
         "0s",
         "--json",
+        "--no-runtime",
     ]);
     assert_eq!(code, 0, "{r}");
-    assert_eq!(outcome(&r, "busy"), "kept");
-    assert_eq!(outcome(&r, "junk"), "kept");
-    assert_eq!(outcome(&r, "young"), "removed");
-    assert!(is_nsfs_mount(&t, "net", "busy"));
+    assert_eq!(outcome(&r, BUSY), "kept");
+    assert_eq!(outcome(&r, JUNK), "kept");
+    assert_eq!(outcome(&r, YOUNG), "removed");
+    assert!(is_nsfs_mount(&t, "net", BUSY));
 }
 
 #[test]
@@ -278,23 +293,27 @@ fn pins_created_during_a_sweep_survive() {
     // racing pins mount onto (CRI-O's pre-created files): the sweep sees
     // them as removable leftovers, then finds them pinned under the lock.
     for i in 0..N {
-        old_pin(&t, &format!("old-{i}"), &["net"]);
-        let f = t.pin_path("net", &format!("reuse-{i}"));
-        std::fs::write(&f, "").unwrap();
-        age(&f, "2 hours ago");
+        old_pin(&t, &uuid(0x01d, i), &["net", "ipc"]);
+        for k in ["net", "ipc"] {
+            let f = t.pin_path(k, &uuid(0x4e5, i));
+            std::fs::write(&f, "").unwrap();
+            age(&f, "2 hours ago");
+        }
     }
     let pinner = {
         let d = d.clone();
         std::thread::spawn(move || {
             let mut pinned = Vec::new();
             for i in 0..N {
-                for name in [format!("new-{i}"), format!("reuse-{i}")] {
-                    // As a runtime pre-creating the file does: it is new now.
-                    let file = Path::new(&d).join("netns").join(&name);
-                    if file.exists() {
-                        age(&file, "now");
+                for name in [uuid(0x2e3, i), uuid(0x4e5, i)] {
+                    // As a runtime pre-creating the files does: new now.
+                    for k in ["netns", "ipcns"] {
+                        let file = Path::new(&d).join(k).join(&name);
+                        if file.exists() {
+                            age(&file, "now");
+                        }
                     }
-                    let (code, _, err) = run(&["-d", &d, "-f", &name, "--net"]);
+                    let (code, _, err) = run(&["-d", &d, "-f", &name, "--net", "--ipc"]);
                     assert_eq!(code, 0, "pin {name}: {err}");
                     pinned.push(name);
                 }
@@ -304,7 +323,15 @@ fn pins_created_during_a_sweep_survive() {
     };
     let mut sweeps = 0;
     while !pinner.is_finished() || sweeps == 0 {
-        let (code, out, err) = run(&["cleanup", "-d", &d, "--orphans", "--older-than", "1h"]);
+        let (code, out, err) = run(&[
+            "cleanup",
+            "-d",
+            &d,
+            "--orphans",
+            "--older-than",
+            "1h",
+            "--no-runtime",
+        ]);
         assert_eq!(code, 0, "{out}{err}");
         sweeps += 1;
     }
@@ -316,8 +343,47 @@ fn pins_created_during_a_sweep_survive() {
         );
     }
     for i in 0..N {
-        assert!(!t.pin_path("net", &format!("old-{i}")).exists());
+        assert!(!t.pin_path("net", &uuid(0x01d, i)).exists());
     }
+}
+
+/// Threads are processes too: an old pod whose only live task is a thread
+/// (a pthread_exit'd leader with a SCHED_FIFO worker, or a thread that
+/// setns'd into it while its leader stayed outside) survives the sweep; an
+/// old idle pod beside them does not.
+#[test]
+#[serial_test::serial]
+fn a_pod_alive_only_through_a_thread_survives_the_sweep() {
+    let t = TestDir::new();
+    let bin = common::threads::build(t.path());
+    let gone = "7e0c1a2b-3e4f-4a5b-8c6d-7e8f9a0b1c2d";
+    let outside = "8e0c1a2b-3e4f-4a5b-8c6d-7e8f9a0b1c2d";
+    let idle = "9e0c1a2b-3e4f-4a5b-8c6d-7e8f9a0b1c2d";
+    let all = ["net", "ipc", "uts"];
+    for name in [gone, outside, idle] {
+        old_pin(&t, name, &all);
+    }
+    let a = common::threads::exit_leader_in(&bin, &t.pins(), gone, 0);
+    let _b = common::threads::setns_thread_into(&bin, &t.pins(), outside, 0);
+    let (code, r) = report(&[
+        "cleanup",
+        "-d",
+        path_str(&t.pins()),
+        "--orphans",
+        "--older-than",
+        "0s",
+        "--json",
+        "--no-runtime",
+    ]);
+    assert_eq!(code, 0, "{r}");
+    for name in [gone, outside] {
+        assert_eq!(outcome(&r, name), "kept", "{name}: {r}");
+        for k in all {
+            assert!(is_nsfs_mount(&t, k, name), "{k}ns/{name} lost: {r}");
+        }
+    }
+    assert_eq!(outcome(&r, idle), "removed", "{r}");
+    assert!(a.leader_is_gone());
 }
 
 /// A cgroup tree under a unique test directory; removed (with its process
@@ -429,6 +495,7 @@ fn cgroup_sweep_removes_only_empty_old_unknown_cgroups_leaf_first() {
             "--keep",
             UUID_K,
             "--json",
+            "--no-runtime",
         ];
         a.extend_from_slice(extra);
         a.into_iter().map(String::from).collect::<Vec<_>>()
@@ -499,12 +566,54 @@ fn cgroup_sweep_removes_only_empty_old_unknown_cgroups_leaf_first() {
     assert_eq!(r["summary"]["failed"], 0, "{r}");
 }
 
+/// `--cgroups /sys/fs/cgroup` on this hybrid node (a tmpfs of v1 controller
+/// mounts plus cgroup2 at `unified`) sweeps each hierarchy instead of
+/// refusing: the test trees in `unified` and `pids` are both found. A dry
+/// run, since the whole hierarchies are not the test's own.
+#[test]
+#[serial_test::serial]
+fn a_v1_or_hybrid_cgroup_root_is_swept_hierarchy_by_hierarchy() {
+    let root = Path::new("/sys/fs/cgroup");
+    let v2 = CgroupTree::new("/sys/fs/cgroup/unified");
+    let v1 = CgroupTree::new("/sys/fs/cgroup/pids");
+    let before: Vec<_> = [&v2, &v1].iter().map(|t| t.dirs()).collect();
+    let (code, r) = report(&[
+        "cleanup",
+        "--cgroups",
+        path_str(root),
+        "--older-than",
+        "1h",
+        "--keep",
+        UUID_K,
+        "--no-runtime",
+        "--dry-run",
+        "--json",
+    ]);
+    assert_eq!(code, 0, "{r}");
+    assert_eq!(r["summary"]["failed"], 0, "{r}");
+    let pod_a = format!(
+        "kubepods.slice/kubepods-burstable-pod{}.slice",
+        UUID_A.replace('-', "_")
+    );
+    for tree in [&v2, &v1] {
+        for rel in [pod_a.clone(), format!("{pod_a}/crio-{HEX_A}.scope")] {
+            let path = tree.root.join(rel);
+            assert_eq!(outcome(&r, path_str(&path)), "would-remove", "{r}");
+        }
+        let kept = tree.root.join(format!("kubepods.slice/pod{UUID_K}"));
+        assert_eq!(outcome(&r, path_str(&kept)), "kept", "{r}");
+    }
+    let after: Vec<_> = [&v2, &v1].iter().map(|t| t.dirs()).collect();
+    assert_eq!(before, after, "dry run removed something");
+}
+
 #[test]
 #[serial_test::serial]
 fn interval_sweeps_until_terminated() {
     let t = TestDir::new();
     let dir = t.pins();
-    pin(&dir, "first", &["--net"]);
+    let (first, second) = (uuid(0xf1, 1), uuid(0xf1, 2));
+    pin(&dir, &first, &["--net", "--ipc"]);
     let mut child = Command::new(common::BIN)
         .args([
             "cleanup",
@@ -515,6 +624,7 @@ fn interval_sweeps_until_terminated() {
             "0s",
             "--interval",
             "200ms",
+            "--no-runtime",
         ])
         .stdout(std::process::Stdio::piped())
         .spawn()
@@ -525,12 +635,9 @@ fn interval_sweeps_until_terminated() {
             !t.pin_path("net", name).exists()
         })
     };
-    assert!(gone("first"), "first sweep did not remove the orphan");
-    pin(&dir, "second", &["--net"]);
-    assert!(
-        gone("second"),
-        "a later sweep did not remove the new orphan"
-    );
+    assert!(gone(&first), "first sweep did not remove the orphan");
+    pin(&dir, &second, &["--net", "--ipc"]);
+    assert!(gone(&second), "a later sweep did not remove the new orphan");
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(child.id() as i32),
         nix::sys::signal::Signal::SIGTERM,
@@ -551,23 +658,81 @@ fn interval_sweeps_until_terminated() {
     );
 }
 
+/// A periodic sweep outlives a runtime it cannot reach (CRI-O restarting):
+/// each round says why in one line and removes nothing; it does not exit
+/// (a DaemonSet would crash-loop), and SIGTERM still ends it with 0.
+#[test]
+#[serial_test::serial]
+fn interval_sweeps_without_a_runtime_remove_nothing_and_go_on() {
+    let t = TestDir::new();
+    let dir = t.pins();
+    let orphan = uuid(0xf2, 1);
+    old_pin(&t, &orphan, &["net", "ipc"]);
+    let mut child = Command::new(common::BIN)
+        .args([
+            "cleanup",
+            "-d",
+            path_str(&dir),
+            "--orphans",
+            "--older-than",
+            "0s",
+        ])
+        .args(["--interval", "100ms", "--crictl", "/nonexistent/crictl"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(800));
+    assert!(child.try_wait().unwrap().is_none(), "the sweep loop exited");
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(0), "{status:?}");
+    let mut err = String::new();
+    std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut err).unwrap();
+    let lines: Vec<&str> = err.lines().collect();
+    assert!(lines.len() >= 2, "one line per round: {err}");
+    assert!(
+        lines.iter().all(
+            |l| l.starts_with("[pinns:e] cannot ask the container runtime")
+                && l.contains("nothing was removed")
+        ),
+        "{err}"
+    );
+    assert!(is_nsfs_mount(&t, "net", &orphan) && is_nsfs_mount(&t, "ipc", &orphan));
+}
+
 #[test]
 #[serial_test::serial]
 fn bad_inputs_fail_in_one_line_and_change_nothing() {
     let t = TestDir::new();
     let dir = t.pins();
     let d = path_str(&dir);
-    old_pin(&t, "old", &["net"]);
+    let old = uuid(0x01d, 0);
+    old_pin(&t, &old, &["net", "ipc"]);
     let no_crictl = t.path().join("empty-path");
     std::fs::create_dir(&no_crictl).unwrap();
     let before = t.snapshot(&[]);
     let tmp = path_str(t.path());
+    // Refused by the command line parser: clap's whole message.
     for (args, needle) in [
         (vec!["cleanup"], "required"),
         (vec!["cleanup", "-d", d], "required"),
-        (vec!["cleanup", "--orphans"], "--dir"),
-        (vec!["cleanup", "-f", "old"], "--dir"),
-        (vec!["cleanup", "-d", d, "-f", "../old"], "pin name"),
+        (
+            vec![
+                "cleanup",
+                "-d",
+                d,
+                "--orphans",
+                "--no-runtime",
+                "--runtime-endpoint",
+                "unix:///x",
+            ],
+            "cannot be used with",
+        ),
         (
             vec![
                 "cleanup",
@@ -575,18 +740,28 @@ fn bad_inputs_fail_in_one_line_and_change_nothing() {
                 d,
                 "--orphans",
                 "--older-than",
-                "10 minutes",
+                "10 parsecs",
             ],
             "duration",
         ),
         (
-            vec!["cleanup", "-d", d, "--orphans", "--older-than", "5w"],
+            vec!["cleanup", "-d", d, "--orphans", "--older-than", "5x"],
             "unit",
         ),
         (
             vec!["cleanup", "-d", d, "--orphans", "--interval", "x"],
             "duration",
         ),
+        (
+            vec!["cleanup", "-d", d, "-f", "old", "--interval", "1m"],
+            "--interval",
+        ),
+    ] {
+        let (code, _, err) = run(&args);
+        common::assert_usage_error(code, &err, needle);
+    }
+    for (args, needle) in [
+        (vec!["cleanup", "-d", d, "-f", "../old"], "pin name"),
         (
             vec![
                 "cleanup",
@@ -628,25 +803,180 @@ fn bad_inputs_fail_in_one_line_and_change_nothing() {
         let (code, _, err) = run(&args);
         assert_one_line_error(code, &err, needle);
     }
-    // --keep-from-crictl without crictl: a clear error, and the orphan stays.
-    let out = common::pinns()
-        .env("PATH", &no_crictl)
-        .args([
-            "cleanup",
-            "-d",
-            d,
-            "--orphans",
-            "--older-than",
-            "0s",
-            "--keep-from-crictl",
-        ])
+    // Without crictl the runtime cannot be asked: a clear error naming why,
+    // and the orphan stays (the old --keep-from-crictl spelling alike).
+    for extra in [&[][..], &["--keep-from-crictl"]] {
+        let out = common::pinns()
+            .env("PATH", &no_crictl)
+            .env_remove("CONTAINER_RUNTIME_ENDPOINT")
+            .args(["cleanup", "-d", d, "--orphans", "--older-than", "0s"])
+            .args(extra)
+            .output()
+            .unwrap();
+        assert_one_line_error(
+            out.status.code().unwrap(),
+            &String::from_utf8_lossy(&out.stderr),
+            "crictl is not installed (not found); nothing was removed",
+        );
+    }
+    assert_eq!(t.snapshot(&[]), before);
+    assert!(is_nsfs_mount(&t, "net", &old));
+}
+
+/// DIR/netns is shared: under namespaces_dir=/var/run it is /run/netns, where
+/// `ip netns add` keeps the node's own namespaces. Real `ip netns add` pins
+/// (in a private mount namespace whose /run is a fresh tmpfs, so the host's
+/// /run/netns is never touched) and hand-made ones (a new netns bind-mounted
+/// on DIR/netns/NAME, what ip netns does) are reported as foreign and never
+/// removed, whatever their age; a CRI-O-shaped orphan beside them is.
+#[test]
+#[serial_test::serial]
+fn other_tools_namespaces_in_dir_netns_are_foreign_and_never_removed() {
+    let crio = "d0000000-0000-4000-8000-000000000001";
+    let qrouter = "qrouter-6f1c2b3a-4d5e-4f60-8a7b-9c0d1e2f3a4b";
+    let upper = "6F1C2B3A-4D5E-4F60-8A7B-9C0D1E2F3A4B";
+    let lone = "6f1c2b3a-4d5e-4f60-8a7b-9c0d1e2f3a4b";
+    let script = format!(
+        "set -e; mount -t tmpfs tmpfs /run; \
+         for n in vrf-blue {qrouter} {upper} {lone}; do ip netns add $n; done; \
+         {bin} -d /run -f {crio} --net --ipc --uts; \
+         {bin} cleanup -d /run --orphans --older-than 0s --no-runtime --json; \
+         echo; ip netns list; ls /run/ipcns",
+        bin = common::BIN
+    );
+    let out = Command::new("unshare")
+        .args(["-m", "sh", "-c", &script])
         .output()
         .unwrap();
-    assert_one_line_error(
-        out.status.code().unwrap(),
-        &String::from_utf8_lossy(&out.stderr),
-        "crictl is not installed",
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
     );
-    assert_eq!(t.snapshot(&[]), before);
-    assert!(is_nsfs_mount(&t, "net", "old"));
+    let (json, after) = stdout
+        .split_once("\n\n")
+        .expect("report, then ip netns list");
+    let r: Value = serde_json::from_str(json).unwrap();
+    for name in ["vrf-blue", qrouter, upper, lone] {
+        assert_eq!(outcome(&r, name), "kept", "{name}: {r}");
+        let item = r["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["name"] == name)
+            .unwrap();
+        assert!(
+            item["reason"].as_str().unwrap().starts_with("foreign: "),
+            "{item}"
+        );
+        assert!(
+            after
+                .lines()
+                .any(|l| l.split_whitespace().next() == Some(name)),
+            "ip netns lost {name}: {after}"
+        );
+    }
+    assert_eq!(outcome(&r, crio), "removed", "{r}");
+    assert!(!after.contains(crio), "{after}");
+    assert_eq!(r["summary"]["removed"], 1, "{r}");
+
+    // By hand in the test's own DIR, checked from outside: the shapes that
+    // are not CRI-O's stay mounted and `list` calls them foreign.
+    let t = TestDir::new();
+    let dir = t.pins();
+    for k in ["netns", "cgroupns"] {
+        std::fs::create_dir_all(dir.join(k)).unwrap();
+    }
+    let by_hand = |kind: &str, name: &str| {
+        let f = t.pin_path(kind, name);
+        std::fs::write(&f, "").unwrap();
+        age(&f, "2 hours ago");
+        let flag = format!("--{kind}={}", f.display());
+        let ok = Command::new("unshare")
+            .args([&flag, "true"])
+            .status()
+            .unwrap();
+        assert!(ok.success(), "unshare {flag}");
+    };
+    for name in ["vrf-blue", qrouter, upper, lone] {
+        by_hand("net", name);
+    }
+    // A UUID with a type CRI-O never pins: not CRI-O's either.
+    let cg = "d0000000-0000-4000-8000-000000000002";
+    by_hand("net", cg);
+    by_hand("cgroup", cg);
+    let before = t.nsfs_mounts();
+    assert_eq!(before.len(), 6);
+    let (code, r) = report(&[
+        "cleanup",
+        "-d",
+        path_str(&dir),
+        "--orphans",
+        "--older-than",
+        "0s",
+        "--no-runtime",
+        "--json",
+    ]);
+    assert_eq!(code, 0, "{r}");
+    assert_eq!(r["summary"]["kept"], 5, "{r}");
+    assert_eq!(r["summary"]["removed"], 0, "{r}");
+    assert_eq!(t.nsfs_mounts(), before);
+    let l = common::pinns_json(&[
+        "list",
+        "-d",
+        path_str(&dir),
+        "--older-than",
+        "0s",
+        "--no-runtime",
+        "--json",
+    ]);
+    for row in l["pins"].as_array().unwrap() {
+        assert_eq!(row["state"], "foreign", "{row}");
+        assert!(row["foreign"].is_string(), "{row}");
+    }
+}
+
+/// CRI-O pre-creates the four pin files of a user-namespaced pod (chowned to
+/// the pod's mapped root) and leaves them, empty, when pinning fails. The
+/// sweep clears them when they are old and ours by name; young ones and
+/// foreign-named ones stay.
+#[test]
+#[serial_test::serial]
+fn empty_pin_files_of_a_failed_userns_pod_are_cleared_when_old() {
+    let t = TestDir::new();
+    let dir = t.pins();
+    let (old, young) = (uuid(0x05e, 1), uuid(0x05e, 2));
+    let foreign = "userns-pod-1";
+    let kinds = ["net", "ipc", "uts", "user"];
+    for name in [old.as_str(), young.as_str(), foreign] {
+        for k in kinds {
+            std::fs::create_dir_all(dir.join(format!("{k}ns"))).unwrap();
+            let f = t.pin_path(k, name);
+            std::fs::write(&f, "").unwrap();
+            std::os::unix::fs::chown(&f, Some(100000), Some(100000)).unwrap();
+            if name != young {
+                age(&f, "2 hours ago");
+            }
+        }
+    }
+    let (code, r) = report(&[
+        "cleanup",
+        "-d",
+        path_str(&dir),
+        "--orphans",
+        "--older-than",
+        "10m",
+        "--no-runtime",
+        "--json",
+    ]);
+    assert_eq!(code, 0, "{r}");
+    assert_eq!(outcome(&r, &old), "removed", "{r}");
+    assert_eq!(outcome(&r, &young), "kept", "{r}");
+    assert_eq!(outcome(&r, foreign), "kept", "{r}");
+    for k in kinds {
+        assert!(!t.pin_path(k, &old).exists(), "{k}ns/{old} left");
+        assert!(t.pin_path(k, &young).exists());
+        assert!(t.pin_path(k, foreign).exists());
+    }
 }

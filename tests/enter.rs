@@ -599,9 +599,6 @@ fn bad_inputs_are_one_line_errors_that_change_nothing() {
         (&["bad", "--pidns"], "never pinned"),
         (&["../bad"], "single path component"),
         (&["--pid", "2147483647"], "no process with pid 2147483647"),
-        (&["--pid", "0"], "--pid"),
-        (&[], "required"),
-        (&["bad", "--nice", "40"], "--nice"),
     ];
     for (args, needle) in cases {
         let out = Command::new(BIN)
@@ -613,6 +610,27 @@ fn bad_inputs_are_one_line_errors_that_change_nothing() {
             .unwrap();
         let err = String::from_utf8_lossy(&out.stderr);
         assert_one_line_error(out.status.code().unwrap_or(-1), &err, needle);
+        assert_eq!(
+            t.snapshot(&["kernel.hostname"]),
+            before,
+            "{args:?} changed something"
+        );
+    }
+    // Refused by the command line parser: clap's whole message.
+    let usage: &[(&[&str], &str)] = &[
+        (&["--pid", "0"], "--pid"),
+        (&[], "required"),
+        (&["bad", "--nice", "40"], "--nice"),
+    ];
+    for (args, needle) in usage {
+        let out = Command::new(BIN)
+            .args(["enter", "-d", path_str(&pins)])
+            .args(*args)
+            .args(["--", "true"])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        common::assert_usage_error(out.status.code().unwrap_or(-1), &err, needle);
         assert_eq!(
             t.snapshot(&["kernel.hostname"]),
             before,
@@ -652,4 +670,50 @@ fn ctrl_c_on_a_terminal_reaches_the_command_and_pinns_survives_it() {
     assert!(rest.iter().any(|l| l.contains("got-INT")), "{rest:?}");
     // 42 is the command's status: pinns outlived the ^C and passed it on.
     assert_eq!(script.wait().unwrap().code(), Some(42), "{rest:?}");
+}
+
+/// Threads are processes too: a pod whose only live task is a SCHED_FIFO
+/// thread (its leader called pthread_exit), and one whose RT thread joined
+/// the pod by setns while its leader stayed on the host. Either way the
+/// command is kept off the RT thread's CPU, and --verbose names the thread.
+#[test]
+fn the_command_avoids_the_cpu_of_an_rt_thread_whose_leader_is_gone_or_outside() {
+    require_two_cpus();
+    let t = TestDir::new();
+    let bin = common::threads::build(t.path());
+    for (name, how) in [
+        ("5d0c1a2b-3e4f-4a5b-8c6d-7e8f9a0b1c2d", "exit-leader"),
+        ("6d0c1a2b-3e4f-4a5b-8c6d-7e8f9a0b1c2d", "setns-thread"),
+    ] {
+        pin(&t, name, &["-n", "-i", "-u"]);
+        let rt = match how {
+            "exit-leader" => common::threads::exit_leader_in(&bin, &t.pins(), name, 1),
+            _ => common::threads::setns_thread_into(&bin, &t.pins(), name, 1),
+        };
+        let (code, out, err) = enter(
+            &t,
+            &[
+                "-v",
+                name,
+                "--",
+                "grep",
+                "Cpus_allowed_list",
+                "/proc/self/status",
+            ],
+        );
+        assert_eq!(code, 0, "{how}: {err}");
+        assert_eq!(field(&out, "Cpus_allowed_list:"), "0", "{how}: {out}");
+        let why = err
+            .lines()
+            .find(|l| l.contains("CPU 1 excluded"))
+            .unwrap_or_else(|| panic!("{how}: {err}"));
+        assert!(
+            why.contains("SCHED_FIFO priority 10")
+                && why.contains(&format!("task {}/{} (threads)", rt.pid(), rt.tid)),
+            "{how}: {why}"
+        );
+        // An explicit --cpus on the thread's CPU is refused for the same reason.
+        let (code, _, err) = enter(&t, &["--cpus", "1", name, "--", "true"]);
+        assert_one_line_error(code, &err, "--cpus 1 refused: CPU 1: SCHED_FIFO");
+    }
 }

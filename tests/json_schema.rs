@@ -235,6 +235,13 @@ struct World {
     cgroup_root: PathBuf,
 }
 
+// CRI-O-shaped pin names (lowercase UUIDs): only those can be orphans.
+const BUSY: &str = "a1000000-0000-4000-8000-000000000001";
+const USERNS: &str = "a1000000-0000-4000-8000-000000000002";
+const OLD: &str = "a1000000-0000-4000-8000-000000000003";
+const CRASHED: &str = "a1000000-0000-4000-8000-000000000004";
+const JUNK: &str = "a1000000-0000-4000-8000-000000000005";
+
 impl World {
     fn new() -> World {
         let t = TestDir::new();
@@ -248,9 +255,9 @@ impl World {
             let out = cmd.output().unwrap();
             assert!(out.status.success(), "pin {name}: {out:?}");
         };
-        pin("busy", &["--net", "--ipc", "--uts"]);
+        pin(BUSY, &["--net", "--ipc", "--uts"]);
         pin(
-            "userns",
+            USERNS,
             &[
                 "--user",
                 "--uts",
@@ -259,26 +266,31 @@ impl World {
             ],
         );
         std::fs::create_dir_all(dir.join("ipcns")).unwrap();
-        let old = dir.join("netns/old");
-        std::fs::write(&old, "").unwrap();
-        let touch = Command::new("touch")
-            .args(["-d", "2 hours ago"])
-            .arg(&old)
-            .status()
-            .unwrap();
-        assert!(touch.success());
-        pin("old", &["--net"]);
-        std::fs::write(dir.join("netns/crashed"), "").unwrap();
-        std::fs::write(dir.join("ipcns/junk"), "not ours").unwrap();
+        for k in ["netns", "ipcns"] {
+            let old = dir.join(k).join(OLD);
+            std::fs::write(&old, "").unwrap();
+            let touch = Command::new("touch")
+                .args(["-d", "2 hours ago"])
+                .arg(&old)
+                .status()
+                .unwrap();
+            assert!(touch.success());
+        }
+        pin(OLD, &["--net", "--ipc"]);
+        std::fs::write(dir.join("netns").join(CRASHED), "").unwrap();
+        std::fs::write(dir.join("ipcns").join(CRASHED), "").unwrap();
+        std::fs::write(dir.join("ipcns").join(JUNK), "not ours").unwrap();
+        // Another tool's namespace (`ip netns add vrf-blue`): foreign.
+        pin("vrf-blue", &["--net"]);
         let sleeper = Command::new("nsenter")
-            .arg(format!("--net={}", dir.join("netns/busy").display()))
+            .arg(format!("--net={}", dir.join("netns").join(BUSY).display()))
             .args(["sleep", "600"])
             .process_group(0)
             .stdin(Stdio::null())
             .spawn()
             .unwrap();
         // Wait until it is in the pod's network namespace.
-        let pod_net = std::fs::metadata(dir.join("netns/busy")).unwrap();
+        let pod_net = std::fs::metadata(dir.join("netns").join(BUSY)).unwrap();
         let link = format!("/proc/{}/ns/net", sleeper.id());
         for _ in 0..500 {
             use std::os::unix::fs::MetadataExt;
@@ -336,7 +348,7 @@ fn every_document_matches_docs_json() {
     let d = w.dir();
     let cg = w.cgroup_root.as_os_str();
 
-    let list: Vec<&OsStr> = os(&["list", "--json", "--older-than", "1h", "-d"])
+    let list: Vec<&OsStr> = os(&["list", "--json", "--older-than", "1h", "--no-runtime", "-d"])
         .into_iter()
         .chain([d])
         .collect();
@@ -349,12 +361,13 @@ fn every_document_matches_docs_json() {
         .iter()
         .map(|p| p["state"].as_str().unwrap())
         .collect();
-    for state in ["in-use", "idle", "orphan", "broken"] {
+    for state in ["in-use", "idle", "orphan", "broken", "foreign"] {
         assert!(states.contains(&state), "no {state} pin: {l:#}");
     }
     let odd_list = json(&[
         OsStr::new("list"),
         OsStr::new("--json"),
+        OsStr::new("--no-runtime"),
         OsStr::new("-d"),
         w.odd_dir.as_os_str(),
     ]);
@@ -368,19 +381,19 @@ fn every_document_matches_docs_json() {
         .as_array()
         .unwrap()
         .iter()
-        .find(|p| p["name"] == "busy")
+        .find(|p| p["name"] == BUSY)
         .unwrap();
     assert_eq!(busy["processes"][0]["pid"], w.sleeper.id());
     assert_eq!(busy["process_count"], 1);
 
-    for name in ["busy", "userns"] {
+    for name in [BUSY, USERNS] {
         let args: Vec<&OsStr> = os(&["inspect", "--json", name, "-d"])
             .into_iter()
             .chain([d])
             .collect();
         let i = json(&args);
         schema.assert_doc("InspectDoc", &i);
-        if name == "busy" {
+        if name == BUSY {
             assert!(i["interfaces"].is_array() && i["uts"].is_object(), "{i:#}");
             assert_eq!(
                 i["processes"][0]["argv"],
@@ -392,11 +405,18 @@ fn every_document_matches_docs_json() {
     }
 
     let sweep = |extra: &[&str]| {
-        let args: Vec<&OsStr> = os(&["cleanup", "--json", "--orphans", "--older-than", "1h"])
-            .into_iter()
-            .chain(os(extra))
-            .chain([OsStr::new("--cgroups"), cg, OsStr::new("-d"), d])
-            .collect();
+        let args: Vec<&OsStr> = os(&[
+            "cleanup",
+            "--json",
+            "--orphans",
+            "--older-than",
+            "1h",
+            "--no-runtime",
+        ])
+        .into_iter()
+        .chain(os(extra))
+        .chain([OsStr::new("--cgroups"), cg, OsStr::new("-d"), d])
+        .collect();
         json(&args)
     };
     let dry = sweep(&["--dry-run"]);
@@ -437,7 +457,7 @@ fn every_document_matches_docs_json() {
     assert_eq!(real["summary"]["failed"], 0, "{real:#}");
 
     // -f NAME: items judged by nobody (state null), still the same shape.
-    let named: Vec<&OsStr> = os(&["cleanup", "--json", "-f", "busy", "-d"])
+    let named: Vec<&OsStr> = os(&["cleanup", "--json", "-f", BUSY, "-d"])
         .into_iter()
         .chain([d])
         .collect();

@@ -9,6 +9,13 @@ use common::{assert_one_line_error, path_str, run, TestDir};
 use serde_json::Value;
 use std::path::Path;
 
+// CRI-O-shaped pin names (lowercase UUIDs): only those can be orphans.
+const BUSY: &str = "b0000000-0000-4000-8000-000000000001";
+const IDLE: &str = "b0000000-0000-4000-8000-000000000002";
+const USERNS: &str = "b0000000-0000-4000-8000-000000000003";
+const CRASHED: &str = "b0000000-0000-4000-8000-000000000004";
+const JUNK: &str = "b0000000-0000-4000-8000-000000000005";
+
 fn pin(t: &TestDir, name: &str, extra: &[&str]) {
     let dir = t.pins();
     let mut args = vec!["-d", path_str(&dir), "-f", name];
@@ -32,9 +39,9 @@ fn row<'a>(listing: &'a Value, name: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("{name} not listed: {listing}"))
 }
 
-/// The real pods of these tests: "busy" with a runc container in its
-/// net/ipc/uts namespaces, "idle" with none, "userns" with a user namespace,
-/// "crashed" (an empty file a dead pin left), "junk" (a file that is not ours).
+/// The real pods of these tests: BUSY with a runc container in its
+/// net/ipc/uts namespaces, IDLE with none, USERNS with a user namespace,
+/// CRASHED (an empty file a dead pin left), JUNK (a file that is not ours).
 struct Pods {
     t: TestDir,
 }
@@ -44,13 +51,13 @@ impl Pods {
         let t = TestDir::new();
         pin(
             &t,
-            "busy",
+            BUSY,
             &["--net", "--ipc", "--uts", "-s", "kernel.hostname=busy-pod"],
         );
-        pin(&t, "idle", &["--net", "--ipc", "--uts"]);
+        pin(&t, IDLE, &["--net", "--ipc", "--uts"]);
         pin(
             &t,
-            "userns",
+            USERNS,
             &[
                 "--user",
                 "--uts",
@@ -58,8 +65,10 @@ impl Pods {
                 "--gid-mapping=0-200000-1000@",
             ],
         );
-        std::fs::write(t.pin_path("net", "crashed"), "").unwrap();
-        std::fs::write(t.pin_path("ipc", "junk"), "not a namespace").unwrap();
+        // A crashed pin's empty files (not netns alone: see `foreign`).
+        std::fs::write(t.pin_path("net", CRASHED), "").unwrap();
+        std::fs::write(t.pin_path("ipc", CRASHED), "").unwrap();
+        std::fs::write(t.pin_path("ipc", JUNK), "not a namespace").unwrap();
         Pods { t }
     }
 
@@ -70,7 +79,7 @@ impl Pods {
     fn container(&self) -> common::runc::Container {
         Bundle::new(self.t.path().join("bundle"))
             .args(&["/bin/busybox", "sleep", "600"])
-            .join_pod(&self.t.pins(), "busy")
+            .join_pod(&self.t.pins(), BUSY)
             .run("pinns-list")
     }
 }
@@ -83,26 +92,34 @@ fn list_reports_each_state() {
     let dir = pods.dir();
 
     // Threshold far away: nothing is old enough to be an orphan.
-    let l = json(&["list", "-d", &dir, "--json", "--older-than", "1h"]);
-    assert_eq!(row(&l, "busy")["state"], "in-use");
-    assert!(row(&l, "busy")["process_count"].as_u64().unwrap() >= 1);
-    assert!(row(&l, "busy")["processes"]
+    let l = json(&[
+        "list",
+        "-d",
+        &dir,
+        "--json",
+        "--older-than",
+        "1h",
+        "--no-runtime",
+    ]);
+    assert_eq!(row(&l, BUSY)["state"], "in-use");
+    assert!(row(&l, BUSY)["process_count"].as_u64().unwrap() >= 1);
+    assert!(row(&l, BUSY)["processes"]
         .as_array()
         .unwrap()
         .iter()
         .any(|p| p["pid"] == ctr.pid));
-    for idle in ["idle", "userns", "crashed"] {
+    for idle in [IDLE, USERNS, CRASHED] {
         assert_eq!(row(&l, idle)["state"], "idle", "{idle}: {l}");
         assert_eq!(row(&l, idle)["process_count"], 0);
     }
-    assert_eq!(row(&l, "junk")["state"], "broken");
+    assert_eq!(row(&l, JUNK)["state"], "broken");
     assert_eq!(
-        row(&l, "junk")["namespaces"][0]["problem"],
+        row(&l, JUNK)["namespaces"][0]["problem"],
         "a non-empty plain file"
     );
-    assert_eq!(row(&l, "crashed")["namespaces"][0]["content"], "leftover");
+    assert_eq!(row(&l, CRASHED)["namespaces"][0]["content"], "leftover");
     // Inodes are those of the pinned namespaces, as the kernel reports them.
-    let busy_net = &row(&l, "busy")["namespaces"]
+    let busy_net = &row(&l, BUSY)["namespaces"]
         .as_array()
         .unwrap()
         .iter()
@@ -110,11 +127,11 @@ fn list_reports_each_state() {
         .unwrap()["inode"];
     assert_eq!(
         busy_net.as_u64().unwrap(),
-        common::ns_inode(pods.t.pin_path("net", "busy"))
+        common::ns_inode(pods.t.pin_path("net", BUSY))
     );
     assert_eq!(
         common::ns_inode(format!("/proc/{}/ns/net", ctr.pid)),
-        common::ns_inode(pods.t.pin_path("net", "busy"))
+        common::ns_inode(pods.t.pin_path("net", BUSY))
     );
 
     // Every pin is at least 0s old: the idle ones become orphans, the busy
@@ -127,26 +144,27 @@ fn list_reports_each_state() {
         "--older-than",
         "0s",
         "--keep",
-        "userns",
+        USERNS,
+        "--no-runtime",
     ]);
-    assert_eq!(row(&l, "busy")["state"], "in-use");
-    assert_eq!(row(&l, "idle")["state"], "orphan");
-    assert_eq!(row(&l, "crashed")["state"], "orphan");
-    assert_eq!(row(&l, "userns")["state"], "idle");
-    assert_eq!(row(&l, "junk")["state"], "broken");
+    assert_eq!(row(&l, BUSY)["state"], "in-use");
+    assert_eq!(row(&l, IDLE)["state"], "orphan");
+    assert_eq!(row(&l, CRASHED)["state"], "orphan");
+    assert_eq!(row(&l, USERNS)["state"], "idle");
+    assert_eq!(row(&l, JUNK)["state"], "broken");
 
     // The table: a header, one aligned row per name, the states in words.
-    let (code, out, err) = run(&["list", "-d", &dir, "--older-than", "0s"]);
+    let (code, out, err) = run(&["list", "-d", &dir, "--older-than", "0s", "--no-runtime"]);
     assert_eq!(code, 0, "{err}");
     let lines: Vec<&str> = out.lines().collect();
     assert!(lines[0].starts_with("NAME "), "{out}");
     let state_col = lines[0].find("STATE").unwrap();
     for (name, state) in [
-        ("busy", "in use"),
-        ("crashed", "orphan"),
-        ("idle", "orphan"),
-        ("junk", "broken"),
-        ("userns", "orphan"),
+        (BUSY, "in use"),
+        (CRASHED, "orphan"),
+        (IDLE, "orphan"),
+        (JUNK, "broken"),
+        (USERNS, "orphan"),
     ] {
         let line = lines
             .iter()
@@ -164,7 +182,7 @@ fn inspect_shows_what_lives_inside() {
     let ctr = pods.container();
     let dir = pods.dir();
 
-    let i = json(&["inspect", "-d", &dir, "busy", "--json"]);
+    let i = json(&["inspect", "-d", &dir, BUSY, "--json"]);
     assert_eq!(i["uts"]["hostname"], "busy-pod");
     let ifaces = i["interfaces"].as_array().unwrap();
     assert!(
@@ -197,7 +215,7 @@ fn inspect_shows_what_lives_inside() {
 
     // The user namespace: maps as written, read from inside by a child;
     // its uts namespace is owned by it.
-    let u = json(&["inspect", "-d", &dir, "userns", "--json"]);
+    let u = json(&["inspect", "-d", &dir, USERNS, "--json"]);
     assert_eq!(
         u["user_maps"]["uid_map"],
         serde_json::json!([{"inside": 0, "outside": 100000, "count": 65536}])
@@ -206,7 +224,7 @@ fn inspect_shows_what_lives_inside() {
         u["user_maps"]["gid_map"],
         serde_json::json!([{"inside": 0, "outside": 200000, "count": 1000}])
     );
-    let userns_ino = common::ns_inode(pods.t.pin_path("user", "userns"));
+    let userns_ino = common::ns_inode(pods.t.pin_path("user", USERNS));
     let uts = u["namespaces"]
         .as_array()
         .unwrap()
@@ -217,7 +235,7 @@ fn inspect_shows_what_lives_inside() {
     assert!(u["processes"].as_array().unwrap().is_empty());
 
     // The text form says the same.
-    let (code, out, err) = run(&["inspect", "-d", &dir, "busy"]);
+    let (code, out, err) = run(&["inspect", "-d", &dir, BUSY]);
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("hostname \"busy-pod\""), "{out}");
     assert!(out.contains("  lo "), "{out}");
@@ -236,14 +254,23 @@ fn bad_inputs_fail_in_one_line_and_change_nothing() {
     let missing = pods.t.path().join("nowhere");
     for (args, needle) in [
         (vec!["list", "-d", path_str(&missing)], "nowhere"),
-        (vec!["list"], "--dir"),
-        (vec!["list", "-d", &dir, "--older-than", "soon"], "duration"),
         (vec!["inspect", "-d", &dir, "nobody"], "no pin named nobody"),
         (vec!["inspect", "-d", &dir, "../etc"], "pin name"),
-        (vec!["inspect", "-d", &dir], "NAME"),
     ] {
         let (code, _, err) = run(&args);
         assert_one_line_error(code, &err, needle);
+    }
+    // Refused by the command line parser: clap's whole message.
+    for (args, needle) in [
+        (vec!["list", "-d", &dir, "--older-than", "soon"], "duration"),
+        (vec!["inspect", "-d", &dir], "NAME"),
+        (
+            vec!["lisst", "-d", &dir],
+            "similar subcommand exists: 'list'",
+        ),
+    ] {
+        let (code, _, err) = run(&args);
+        common::assert_usage_error(code, &err, needle);
     }
     assert_eq!(pods.t.snapshot(&[]), before);
 }
@@ -256,7 +283,7 @@ fn nothing_is_left_mounted() {
     {
         let _ctr = pods.container();
     }
-    for name in ["busy", "idle", "userns", "crashed"] {
+    for name in [BUSY, IDLE, USERNS, CRASHED] {
         let (code, _, err) = run(&["cleanup", "-d", &dir, "-f", name]);
         assert_eq!(code, 0, "{name}: {err}");
     }
@@ -265,5 +292,93 @@ fn nothing_is_left_mounted() {
         "{:?}",
         pods.t.nsfs_mounts()
     );
-    assert!(Path::new(&pods.t.pin_path("ipc", "junk")).exists());
+    assert!(Path::new(&pods.t.pin_path("ipc", JUNK)).exists());
+}
+
+/// Threads are processes too: a pod whose leader called pthread_exit while a
+/// SCHED_FIFO worker runs in its namespaces, and a pod that a thread joined
+/// by setns while its leader stayed on the host, are both in use with that
+/// process; `inspect` shows the process and its real-time thread.
+#[test]
+#[serial_test::serial]
+fn a_pod_alive_only_through_a_thread_is_in_use() {
+    let t = TestDir::new();
+    let bin = common::threads::build(t.path());
+    let gone = "7d0c1a2b-3e4f-4a5b-8c6d-7e8f9a0b1c2d";
+    let outside = "8d0c1a2b-3e4f-4a5b-8c6d-7e8f9a0b1c2d";
+    let idle = "9d0c1a2b-3e4f-4a5b-8c6d-7e8f9a0b1c2d";
+    for name in [gone, outside, idle] {
+        pin(&t, name, &["--net", "--ipc", "--uts"]);
+    }
+    let a = common::threads::exit_leader_in(&bin, &t.pins(), gone, 0);
+    let b = common::threads::setns_thread_into(&bin, &t.pins(), outside, 0);
+    let d = t.pins();
+    let listing = json(&[
+        "list",
+        "-d",
+        path_str(&d),
+        "--older-than",
+        "0s",
+        "--json",
+        "--no-runtime",
+    ]);
+    for (name, pid) in [(gone, a.pid()), (outside, b.pid())] {
+        let r = row(&listing, name);
+        assert_eq!(r["state"], "in-use", "{name}: {r}");
+        assert_eq!(r["process_count"], 1, "{name}: {r}");
+        let found = json(&["inspect", "-d", path_str(&d), name, "--json"]);
+        let procs = found["processes"].as_array().unwrap();
+        assert_eq!(procs.len(), 1, "{found}");
+        assert_eq!(procs[0]["pid"], pid, "{found}");
+        let rt = procs[0]["realtime_threads"].as_array().unwrap();
+        assert!(
+            rt.iter().any(|th| th["policy"] == "SCHED_FIFO"),
+            "{name}: {found}"
+        );
+    }
+    assert!(a.leader_is_gone());
+    assert_eq!(row(&listing, idle)["state"], "orphan", "{listing}");
+}
+
+/// `list` asks the runtime as a sweep would; when it cannot, it says so in
+/// a warning and shows no pin as an orphan (a sweep would remove nothing).
+#[test]
+#[serial_test::serial]
+fn without_an_answer_from_the_runtime_nothing_is_an_orphan() {
+    let pods = Pods::new();
+    let dir = pods.dir();
+    let missing = pods.t.path().join("no-crictl");
+    let l = json(&[
+        "list",
+        "-d",
+        &dir,
+        "--older-than",
+        "0s",
+        "--crictl",
+        path_str(&missing),
+        "--json",
+    ]);
+    let warnings = l["warnings"].as_array().unwrap();
+    assert!(
+        warnings.iter().any(|w| w
+            .as_str()
+            .unwrap()
+            .contains("cannot ask the container runtime which pods exist")),
+        "{l}"
+    );
+    for name in [IDLE, CRASHED] {
+        assert_eq!(row(&l, name)["state"], "idle", "{l}");
+        assert_eq!(row(&l, name)["runtime"], "not-asked", "{l}");
+    }
+    let l = json(&[
+        "list",
+        "-d",
+        &dir,
+        "--older-than",
+        "0s",
+        "--no-runtime",
+        "--json",
+    ]);
+    assert_eq!(row(&l, IDLE)["state"], "orphan", "{l}");
+    assert_eq!(row(&l, IDLE)["runtime"], "unknown", "{l}");
 }

@@ -97,6 +97,12 @@ fn assert_written(path: &Path) -> u64 {
     md.ino()
 }
 
+// CRI-O-shaped pin names (lowercase UUIDs): only those can be orphans.
+const IDLE_A: &str = "b1000000-0000-4000-8000-000000000001";
+const IDLE_B: &str = "b1000000-0000-4000-8000-000000000002";
+const JUNK: &str = "b1000000-0000-4000-8000-000000000003";
+const POD: &str = "b1000000-0000-4000-8000-000000000004";
+
 fn pin(dir: &Path, name: &str) {
     let (code, _, err) = run(&["-d", path_str(dir), "-f", name, "--net", "--ipc"]);
     assert_eq!(code, 0, "pin {name}: {err}");
@@ -104,12 +110,9 @@ fn pin(dir: &Path, name: &str) {
 
 /// Runs pinns under `umask 077`, which must not make the file unreadable.
 fn pinns_with_umask(args: &[&str]) -> std::process::Output {
-    let mut script = String::from("umask 077; exec \"$0\"");
-    for i in 1..=args.len() {
-        script.push_str(&format!(" \"${i}\""));
-    }
+    // "$@": a tenth argument written as $10 would be $1 followed by 0.
     Command::new("sh")
-        .args(["-c", &script, common::BIN])
+        .args(["-c", "umask 077; exec \"$0\" \"$@\"", common::BIN])
         .args(args)
         .output()
         .unwrap()
@@ -121,9 +124,9 @@ fn list_and_sweep_write_their_figures() {
     let t = TestDir::new();
     let dir = t.pins();
     let d = path_str(&dir);
-    pin(&dir, "idle-a");
-    pin(&dir, "idle-b");
-    std::fs::write(dir.join("ipcns/junk"), "not ours").unwrap();
+    pin(&dir, IDLE_A);
+    pin(&dir, IDLE_B);
+    std::fs::write(dir.join("ipcns").join(JUNK), "not ours").unwrap();
     let metrics = t.path().join("textfile");
     std::fs::create_dir(&metrics).unwrap();
 
@@ -134,6 +137,7 @@ fn list_and_sweep_write_their_figures() {
         d,
         "--older-than",
         "0s",
+        "--no-runtime",
         "--metrics-file",
         path_str(&list_file),
     ]);
@@ -158,7 +162,15 @@ fn list_and_sweep_write_their_figures() {
     // A dry run, then the real sweep over the same file.
     let file = metrics.join("pinns-cleanup.prom");
     let sweep = |extra: &[&str]| {
-        let mut args = vec!["cleanup", "-d", d, "--orphans", "--older-than", "0s"];
+        let mut args = vec![
+            "cleanup",
+            "-d",
+            d,
+            "--orphans",
+            "--older-than",
+            "0s",
+            "--no-runtime",
+        ];
         args.extend_from_slice(extra);
         args.extend_from_slice(&["--metrics-file", path_str(&file)]);
         pinns_with_umask(&args)
@@ -193,7 +205,7 @@ fn list_and_sweep_write_their_figures() {
     assert!((now - success).abs() < 300.0, "{success} vs {now}");
 
     // A sweep that fails as a whole still writes, and keeps the last success.
-    std::fs::remove_file(dir.join("ipcns/junk")).unwrap();
+    std::fs::remove_file(dir.join("ipcns").join(JUNK)).unwrap();
     let gone = t.path().join("gone");
     let out = pinns_with_umask(&[
         "cleanup",
@@ -221,7 +233,7 @@ fn list_and_sweep_write_their_figures() {
 fn every_interval_round_rewrites_the_file() {
     let t = TestDir::new();
     let dir = t.pins();
-    pin(&dir, "pod");
+    pin(&dir, POD);
     let metrics = t.path().join("textfile");
     std::fs::create_dir(&metrics).unwrap();
     let file = metrics.join("pinns-cleanup.prom");
@@ -233,6 +245,7 @@ fn every_interval_round_rewrites_the_file() {
             "--orphans",
             "--interval",
             "1s",
+            "--no-runtime",
         ])
         .args(["--metrics-file", path_str(&file)])
         .stdout(std::process::Stdio::null())
@@ -262,12 +275,12 @@ fn every_interval_round_rewrites_the_file() {
 fn a_metrics_file_that_cannot_be_written_fails_in_one_line() {
     let t = TestDir::new();
     let dir = t.pins();
-    pin(&dir, "pod");
+    pin(&dir, POD);
     let file = t.path().join("no-such-dir/x.prom");
     for cmd in ["list", "cleanup"] {
         let mut args = vec![cmd, "-d", path_str(&dir), "--metrics-file", path_str(&file)];
         if cmd == "cleanup" {
-            args.extend_from_slice(&["--orphans", "--dry-run"]);
+            args.extend_from_slice(&["--orphans", "--dry-run", "--no-runtime"]);
         }
         let out = pinns().args(&args).output().unwrap();
         common::assert_one_line_error(
@@ -276,7 +289,7 @@ fn a_metrics_file_that_cannot_be_written_fails_in_one_line() {
             "metrics file",
         );
     }
-    let _ = run(&["cleanup", "-d", path_str(&dir), "-f", "pod"]);
+    let _ = run(&["cleanup", "-d", path_str(&dir), "-f", POD]);
 }
 
 #[test]
@@ -290,7 +303,10 @@ fn example_alerts_are_valid_rules_on_our_metrics() {
     let t = TestDir::new();
     std::fs::create_dir(t.pins()).unwrap();
     let mut known = BTreeSet::new();
-    for cmd in [&["list"][..], &["cleanup", "--orphans"]] {
+    for cmd in [
+        &["list", "--no-runtime"][..],
+        &["cleanup", "--orphans", "--no-runtime"],
+    ] {
         let file = t.path().join("m.prom");
         let out = pinns()
             .args(cmd)

@@ -225,8 +225,15 @@ fn list_and_cleanup_escape_names_from_the_directory() {
         .join(OsStr::from_bytes(b"x\x1b[2J\nevil  in-use  1  net:1\xff"));
     std::fs::write(&junk, "").unwrap();
     for args in [
-        vec!["list", "-d", &dir],
-        vec!["cleanup", "-d", &dir, "--orphans", "--dry-run"],
+        vec!["list", "-d", &dir, "--no-runtime"],
+        vec![
+            "cleanup",
+            "-d",
+            &dir,
+            "--orphans",
+            "--dry-run",
+            "--no-runtime",
+        ],
     ] {
         let out = output(&args);
         assert!(out.status.success(), "{args:?}: {out:?}");
@@ -287,7 +294,14 @@ fn cleanup_shows_a_hostile_cgroup_name_escaped() {
     let cg = HostileCgroup::new();
     let root = path_str(&cg.root).to_string();
     let sweep = |extra: &[&str]| {
-        let mut args = vec!["cleanup", "--cgroups", &root, "--older-than", "1h"];
+        let mut args = vec![
+            "cleanup",
+            "--cgroups",
+            &root,
+            "--older-than",
+            "1h",
+            "--no-runtime",
+        ];
         args.extend_from_slice(extra);
         output(&args)
     };
@@ -323,10 +337,11 @@ fn every_failure_is_one_printable_line() {
     let newline_dir = t.path().join("no\nwhere\x1b[2J");
     let not_cgroup = path_str(t.path());
     let cases: Vec<(Vec<&OsStr>, &str)> = vec![
-        // clap in the pin form CRI-O runs, and in a subcommand
+        // clap in the pin form CRI-O runs (a subcommand's command-line
+        // mistakes get clap's whole message: tests/cli.rs)
         (os(&["-d", d, "-f", "x", "--bogus"]), "--bogus"),
         (os(&["-d", d, "-f", "x", "--net", "--net"]), "--net"),
-        (os(&["list"]), "--dir"),
+        (os(&["inspect", "-d", d, "no\x1b[2Jbody"]), "control"),
         // our own validation, quoting what it refuses
         (
             os(&["-d", d, "-f", "x", "--net", "-s", "kernel.hostname=a\nb"]),

@@ -33,7 +33,7 @@ fn wait_for(what: &str, mut ready: impl FnMut() -> bool) {
     let start = Instant::now();
     while !ready() {
         assert!(
-            start.elapsed() < Duration::from_secs(5),
+            start.elapsed() < Duration::from_secs(60),
             "timed out: {what}"
         );
         std::thread::sleep(Duration::from_millis(5));
@@ -395,7 +395,7 @@ fn a_sweep_that_saw_part_of_a_pin_removes_none_of_it() {
         .arg(format!(
             "strace -f -qq -o /dev/null --trace=getdents64 \
              --inject=getdents64:delay_exit=1500000:when=2 \
-             {BIN} cleanup -d {d} --orphans --older-than 0s --json > {}",
+             {BIN} cleanup -d {d} --orphans --older-than 0s --no-runtime --json > {}",
             out.display()
         ))
         .env_remove("LD_LIBRARY_PATH")
@@ -451,6 +451,7 @@ fn pins_made_during_sweeps_are_whole_or_absent() {
                         "--older-than",
                         "0s",
                         "--json",
+                        "--no-runtime",
                     ])
                     .output()
                     .unwrap();

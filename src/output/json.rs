@@ -94,6 +94,8 @@ pub struct ProcessDetail {
     pub cpus_allowed: String,
     pub policy: String,
     pub realtime_threads: Vec<Thread>,
+    /// Effective capabilities by name; null when /proc/PID/status was unreadable.
+    pub capabilities: Option<Vec<String>>,
 }
 
 #[derive(Debug, Serialize)]
@@ -247,6 +249,7 @@ fn process_detail(p: &inspect::ProcessInfo) -> Process {
                     }
                 })
                 .collect(),
+            capabilities: p.capabilities.clone(),
         }),
     }
 }
@@ -303,6 +306,10 @@ fn pids(pids: &[i32]) -> Vec<Process> {
 pub struct Pin {
     pub name: String,
     pub state: PinState,
+    /// What the container runtime said of the name.
+    pub runtime: crate::classify::RuntimeSays,
+    /// Why it is not a pin CRI-O made (state `foreign`).
+    pub foreign: Option<&'static str>,
     pub age_seconds: Option<u64>,
     pub process_count: usize,
     pub processes: Vec<Process>,
@@ -335,6 +342,8 @@ pub fn list_doc(l: &Listing) -> ListDoc {
             .map(|r| Pin {
                 name: r.name.clone(),
                 state: r.state,
+                runtime: r.runtime,
+                foreign: r.foreign,
                 age_seconds: r.age_seconds,
                 process_count: r.processes,
                 processes: pids(&r.pids),

@@ -84,11 +84,12 @@ const LAST_SUCCESS: &str = "pinns_last_success_timestamp_seconds";
 
 /// The states every file lists, even at zero, so a rate or a comparison
 /// never meets a missing series.
-const STATES: [PinState; 4] = [
+const STATES: [PinState; 5] = [
     PinState::InUse,
     PinState::Idle,
     PinState::Orphan,
     PinState::Broken,
+    PinState::Foreign,
 ];
 
 /// Samples of one file, by metric name, each with its labels.

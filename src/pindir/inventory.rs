@@ -66,11 +66,12 @@ impl Pin {
         })
     }
 
-    /// Processes living in any of the pod's own namespaces, sorted.
+    /// Processes with a task (any thread) living in any of the pod's own
+    /// namespaces, sorted.
     pub fn processes(&self, index: &NsIndex) -> Vec<i32> {
         let pids: BTreeSet<i32> = self
             .own_namespaces()
-            .flat_map(|(kind, ino)| index.pids_in(kind, ino).iter().copied())
+            .flat_map(|(kind, ino)| index.tasks_in(kind, ino).iter().map(|t| t.pid))
             .collect();
         pids.into_iter().collect()
     }
@@ -85,6 +86,7 @@ impl Pin {
             processes: self.processes(index).len(),
             age: self.age(now),
             kept,
+            ..PinFacts::default()
         }
     }
 }

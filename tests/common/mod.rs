@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod runc;
+pub mod threads;
 
 use assert_cmd::Command;
 use std::collections::BTreeSet;
@@ -185,6 +186,27 @@ pub fn assert_one_line_error(status: i32, stderr: &str, needle: &str) {
         "error {:?} does not mention {needle:?}",
         lines[0]
     );
+}
+
+/// Asserts a command line of a subcommand was refused as clap refuses it:
+/// exit 2, clap's whole message naming `needle`, ending with where to find
+/// more (`--help`), untagged (only the pin form CRI-O runs gets one-line
+/// errors).
+pub fn assert_usage_error(status: i32, stderr: &str, needle: &str) {
+    assert_eq!(status, 2, "expected a usage error, stderr: {stderr}");
+    assert!(
+        stderr.starts_with("error: "),
+        "not clap's message: {stderr:?}"
+    );
+    assert!(
+        stderr.to_lowercase().contains(&needle.to_lowercase()),
+        "{stderr:?} does not mention {needle:?}"
+    );
+    assert!(
+        stderr.contains("For more information, try '--help'."),
+        "no pointer to --help: {stderr:?}"
+    );
+    assert!(!stderr.contains("[pinns:e]"), "tagged: {stderr:?}");
 }
 
 pub fn path_str(p: &Path) -> &str {

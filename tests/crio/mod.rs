@@ -56,7 +56,13 @@ pub fn tools_or_skip() -> Option<Tools> {
         if std::env::var("PINNS_REQUIRE_CRIO").as_deref() == Ok("1") {
             panic!("crio not found (PINNS_REQUIRE_CRIO=1; set PINNS_TEST_CRIO_DIR)");
         }
-        println!("crio not found (set PINNS_TEST_CRIO_DIR): skipping");
+        // Straight to stderr, past the test harness' capture, so the skip
+        // is seen in a plain `cargo test`.
+        use std::io::Write;
+        let _ = writeln!(
+            std::io::stderr(),
+            "crio not found (set PINNS_TEST_CRIO_DIR): skipping"
+        );
     }
     found
 }
@@ -130,6 +136,16 @@ impl Crio {
         image::install_all(&crio.root, &crio.storage_env());
         crio.spawn();
         crio
+    }
+
+    /// The unique name: cgroup parent `/NAME`, CNI network `NAME`.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// CRI-O's own process ID.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
     }
 
     pub fn root(&self) -> &Path {
@@ -313,6 +329,15 @@ impl Crio {
     /// CRI-O's own log (debug level: every pinns call and failure).
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.root.join("crio.log")).unwrap_or_default()
+    }
+
+    /// CRI-O's log lines about pinns (each call's argv, each failure).
+    pub fn pinns_calls(&self) -> Vec<String> {
+        self.log()
+            .lines()
+            .filter(|l| l.contains("Calling pinns") || l.contains("Pinns ["))
+            .map(str::to_string)
+            .collect()
     }
 
     pub fn log_tail(&self, lines: usize) -> String {
@@ -613,7 +638,7 @@ pub fn cgroup_dirs(name: &str) -> Vec<PathBuf> {
 
 /// Processes this instance left: those in its cgroup parent (containers,
 /// conmon) and those naming its root on their command line (conmon, runc).
-fn our_pids(root: &Path, name: &str) -> Vec<i32> {
+pub fn our_pids(root: &Path, name: &str) -> Vec<i32> {
     let mut pids = Vec::new();
     for dir in cgroup_dirs(name) {
         let mut files = Vec::new();
@@ -698,4 +723,34 @@ fn remove_cni_results(network: &str) {
             }
         }
     }
+}
+
+/// Inode of the user namespace that owns the namespace at `path` (a pin or
+/// /proc/PID/ns/X), by ioctl(NS_GET_USERNS).
+pub fn owning_userns_inode(path: &Path) -> u64 {
+    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+    use std::os::unix::fs::MetadataExt;
+    const NS_GET_USERNS: libc::c_ulong = 0xb701; // _IO(0xb7, 0x1)
+    let ns = std::fs::File::open(path).unwrap_or_else(|e| panic!("open {}: {e}", path.display()));
+    // SAFETY: an ioctl without argument on a file we hold open; the result
+    // is a new descriptor we take ownership of.
+    let fd = unsafe { libc::ioctl(ns.as_raw_fd(), NS_GET_USERNS as _) };
+    assert!(
+        fd >= 0,
+        "NS_GET_USERNS on {}: {}",
+        path.display(),
+        std::io::Error::last_os_error()
+    );
+    // SAFETY: fd is a fresh descriptor owned by nobody else.
+    let owner = std::fs::File::from(unsafe { OwnedFd::from_raw_fd(fd) });
+    owner.metadata().expect("fstat user ns").ino()
+}
+
+/// The inode in a `readlink /proc/self/ns/X` answer (`net:[4026531840]`).
+pub fn ns_link_inode(link: &str) -> u64 {
+    link.trim()
+        .rsplit_once('[')
+        .and_then(|(_, n)| n.strip_suffix(']'))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("not a namespace link: {link:?}"))
 }
