@@ -61,6 +61,7 @@ fn interval_sleeps_in_the_kernel_until_a_signal() {
             "-d",
             path_str(&t.pins()),
             "--orphans",
+            "--no-runtime",
             "--interval",
             "1h",
         ])
