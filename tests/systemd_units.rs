@@ -196,15 +196,19 @@ fn kubens_pin_and_its_removal_fit_the_unit_sandbox() {
 fn sweep_fits_the_unit_sandbox_and_still_sees_other_users_pods() {
     let t = TestDir::new();
     let dir = t.pins();
-    for name in ["used", "orphan"] {
+    // Names and types as CRI-O makes them: anything else is foreign and
+    // never swept.
+    const USED: &str = "5f0c1a2e-0000-4000-8000-0000000000a1";
+    const ORPHAN: &str = "5f0c1a2e-0000-4000-8000-0000000000a2";
+    for name in [USED, ORPHAN] {
         common::pinns()
-            .args(["-d", path_str(&dir), "-f", name, "--net"])
+            .args(["-d", path_str(&dir), "-f", name, "--net", "--uts"])
             .assert()
             .success();
     }
     // A pod process of another user in the "used" pin: the sweep must see it
     // through /proc/PID/ns, which takes CAP_SYS_PTRACE.
-    let used = dir.join("netns/used");
+    let used = dir.join("netns").join(USED);
     let mut pod = Command::new("nsenter")
         .arg(format!("--net={}", used.display()))
         .args([
@@ -238,6 +242,9 @@ fn sweep_fits_the_unit_sandbox_and_still_sees_other_users_pods() {
             "-d",
             path_str(&dir),
             "--orphans",
+            // No CRI runtime on a test machine; the unit's --runtime-endpoint
+            // adds only crictl's connect to the unit's AF_UNIX allowance.
+            "--no-runtime",
             "--older-than",
             "0s",
         ],
@@ -250,9 +257,11 @@ fn sweep_fits_the_unit_sandbox_and_still_sees_other_users_pods() {
         refused.is_empty(),
         "system calls the unit refuses: {refused:?}"
     );
+    let mut left = t.nsfs_mounts();
+    left.sort();
     assert_eq!(
-        t.nsfs_mounts(),
-        [used],
-        "the sweep must remove the orphan and keep the pin in use"
+        left,
+        [used, dir.join("utsns").join(USED)],
+        "the sweep must remove the orphan and keep the pin in use, whole"
     );
 }
