@@ -114,15 +114,20 @@ impl Runtime {
 
     /// The ID of the one sandbox whose pod name is `name`.
     fn pod_id_by_name(&self, name: &str) -> Result<String> {
-        let json = self
-            .run(&["pods", "-o", "json"])
-            .map_err(|f| Error::Refused(f.text("crictl pods -o json")))?;
+        let not_found = || {
+            Error::Refused(format!(
+                "the runtime could not find pod {name:?} (neither an ID nor a pod name)"
+            ))
+        };
+        let json = match self.run(&["pods", "-o", "json"]) {
+            Ok(json) => json,
+            Err(Failure::NotFound) => return Err(not_found()),
+            Err(f) => return Err(Error::Refused(f.text("crictl pods -o json"))),
+        };
         let matches = pods_named(&json, name).map_err(Error::Refused)?;
         match matches.as_slice() {
             [one] => Ok(one.id.clone()),
-            [] => Err(Error::Refused(format!(
-                "the runtime knows no pod with the ID or name {name:?}"
-            ))),
+            [] => Err(not_found()),
             many => Err(Error::Refused(format!(
                 "{} pods are named {name:?} ({}): give the pod ID",
                 many.len(),

@@ -83,6 +83,10 @@ pub fn enter(args: &EnterArgs) -> Result<u8> {
     }
     apply_placement(&placement, args.nice)?;
     join(&targets)?;
+    // After joining (setns needs CAP_SYS_ADMIN), before the command starts.
+    if let Some(keep) = args.caps {
+        sys::caps::restrict_to(keep)?;
+    }
     let command = command(args);
     if args.verbose {
         crate::output::log::info(&format!("running {command:?}"));

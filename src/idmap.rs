@@ -4,8 +4,12 @@
 use std::fmt;
 use std::str::FromStr;
 
-/// The kernel accepts at most this many lines in a uid_map or gid_map.
+/// The kernel accepts at most this many lines in a uid_map or gid_map
+/// (`UID_GID_MAP_MAX_EXTENTS`, since Linux 4.15).
 const MAX_RANGES: usize = 340;
+/// `map_write` takes the whole map in one write of less than a page (and
+/// refuses anything longer with EINVAL); 4 KiB is the smallest page.
+const MAX_TEXT: usize = 4095;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum IdMapError {
@@ -32,6 +36,8 @@ pub enum IdMapError {
     },
     #[error("{which} mapping has {count} ranges; the kernel accepts at most 340")]
     TooMany { which: &'static str, count: usize },
+    #[error("{which} mapping is {bytes} bytes as written to {which}_map; the kernel accepts at most 4095")]
+    TooLong { which: &'static str, bytes: usize },
 }
 
 /// One line of a uid_map/gid_map.
@@ -76,7 +82,12 @@ impl IdMap {
             });
         }
         check_overlaps(which, &ranges)?;
-        Ok(IdMap(ranges))
+        let map = IdMap(ranges);
+        let bytes = map.to_proc_format().len();
+        if bytes > MAX_TEXT {
+            return Err(IdMapError::TooLong { which, bytes });
+        }
+        Ok(map)
     }
 
     pub fn ranges(&self) -> &[IdRange] {
@@ -93,7 +104,21 @@ impl IdMap {
 
     /// Whether id 0 inside the namespace is mapped (so the helper can become it).
     pub fn maps_root(&self) -> bool {
-        self.0.iter().any(|r| r.container == 0)
+        self.maps_container_id(0)
+    }
+
+    /// Whether `id` inside the namespace is mapped.
+    pub fn maps_container_id(&self, id: u32) -> bool {
+        self.0
+            .iter()
+            .any(|r| r.container <= id && u64::from(id) < IdRange::end(r.container, r.size))
+    }
+
+    /// The highest id inside the namespace that is mapped.
+    pub fn highest_container_id(&self) -> u32 {
+        let end = self.0.iter().map(|r| IdRange::end(r.container, r.size));
+        // Every range has a size of at least 1 and ends below u32::MAX.
+        end.max().map_or(0, |e| (e - 1) as u32)
     }
 }
 
@@ -232,6 +257,43 @@ mod tests {
         ));
         let many: String = (0..341).map(|i| format!("{i}-{}-1@", 1000 + i)).collect();
         assert!(matches!(bad(&many), IdMapError::TooMany { count: 341, .. }));
+        assert!(matches!(
+            bad(&page_sized(1)),
+            IdMapError::TooLong { bytes: 4096, .. }
+        ));
+    }
+
+    /// 340 ranges whose uid_map text is 4095 + `extra` bytes long.
+    pub(crate) fn page_sized(extra: usize) -> String {
+        (0..340u32)
+            .map(|i| {
+                // 4-digit host ids, the last 126 5-digit: 4095 bytes in all.
+                let host = if i < 214 {
+                    1_000 + 10 * i
+                } else {
+                    50_000 + 10 * i
+                };
+                let size = if (i as usize) < extra { 10 } else { 1 };
+                format!("{}-{host}-{size}@", i * 10)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_largest_map_the_kernel_takes_is_accepted() {
+        let m = IdMap::parse("uid", &page_sized(0)).unwrap();
+        assert_eq!(m.ranges().len(), 340);
+        assert_eq!(m.to_proc_format().len(), 4095);
+    }
+
+    #[test]
+    fn mapped_ids() {
+        let m = IdMap::parse("gid", "1000-200000-10@0-100000-1000").unwrap();
+        assert!(m.maps_container_id(0) && m.maps_container_id(1009));
+        assert!(!m.maps_container_id(1010));
+        assert_eq!(m.highest_container_id(), 1009);
+        let top = IdMap::parse("gid", "4294967293-0-1").unwrap();
+        assert_eq!(top.highest_container_id(), 4294967293);
     }
 
     proptest! {

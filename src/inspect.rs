@@ -87,6 +87,9 @@ pub struct ProcessInfo {
     pub policy: String,
     /// Threads with a real-time policy (FIFO, RR, DEADLINE).
     pub realtime_threads: Vec<ThreadInfo>,
+    /// Effective capabilities (`CapEff` of /proc/PID/status), by name;
+    /// `None` when unreadable. A container that can do too much shows here.
+    pub capabilities: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone)]
@@ -398,9 +401,20 @@ fn processes(pin: &Pin) -> Vec<ProcessInfo> {
                         cpus_allowed: t.cpus_allowed.to_string(),
                     })
                     .collect(),
+                capabilities: effective_caps(pid),
             })
         })
         .collect()
+}
+
+fn effective_caps(pid: i32) -> Option<Vec<String>> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let set = crate::caps::effective_from_status(&status)?;
+    Some(
+        set.iter()
+            .map(|c| crate::caps::name(c).to_lowercase())
+            .collect(),
+    )
 }
 
 impl Inspection {
@@ -498,7 +512,22 @@ impl Inspection {
                 ]);
             }
         }
-        format!("\nprocesses:\n{}", align(&table))
+        let caps: String = self
+            .processes
+            .iter()
+            .map(|p| {
+                let names = match &p.capabilities {
+                    Some(c) if c.is_empty() => "none".to_string(),
+                    Some(c) => c.join(","),
+                    None => "unknown".to_string(),
+                };
+                format!("  {}  {names}\n", p.pid)
+            })
+            .collect();
+        format!(
+            "\nprocesses:\n{}\neffective capabilities:\n{caps}",
+            align(&table)
+        )
     }
 }
 

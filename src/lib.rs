@@ -3,6 +3,7 @@
 //! Layout: `cli` parses, `pin` (and one module per subcommand) decides,
 //! `sys` performs syscalls; `name`, `sysctl`, `idmap` are pure parsers.
 
+pub mod caps;
 pub mod classify;
 pub mod cleanup;
 pub mod cli;
@@ -25,6 +26,7 @@ pub mod placement;
 pub mod procs;
 pub mod sys;
 pub mod sysctl;
+pub mod sysctl_write;
 
 use clap::Parser;
 use cli::{Cli, Command};
@@ -35,22 +37,39 @@ use std::ffi::OsString;
 /// one place that prints them.
 pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> Result<u8> {
     let args: Vec<OsString> = args.into_iter().collect();
+    if args.len() <= 1 {
+        // Nothing asked: say how to ask, as for any other usage error.
+        use clap::CommandFactory;
+        eprint!("{}", Cli::command().render_help());
+        return Ok(2);
+    }
     if let Some(pin) = cli::crio_form::recognise(&args) {
         return pin_command(&pin);
     }
-    let cli = match Cli::try_parse_from(args) {
+    let pin_form = cli::is_pin_form(&args);
+    let cli = match Cli::try_parse_from(&args) {
         Ok(cli) => cli,
         Err(e) if !e.use_stderr() => {
             // --help and --version
             let _ = e.print();
             return Ok(0);
         }
-        Err(e) => return Err(Error::Usage(cli::one_line(&e))),
+        // CRI-O logs the pin form's output: one line says it all.
+        Err(e) if pin_form => return Err(Error::Usage(cli::one_line(&e))),
+        // People get clap's whole message: the usage, "did you mean", "use
+        // `--` before the command".
+        Err(e) => {
+            let _ = cli::with_hints(e).print();
+            return Ok(2);
+        }
     };
     match cli.command {
         None => pin_command(&cli.pin),
         Some(Command::Pin(args)) => pin_command(&args),
-        Some(Command::Enter(args)) => enter::enter(&args),
+        Some(Command::Enter(args)) => {
+            require("enter", caps::enter_needs(joins_mnt(&args)))?;
+            enter::enter(&args)
+        }
         Some(Command::Cleanup(args)) => cleanup_command(&args),
         Some(Command::List(args)) => list_command(&args),
         Some(Command::Inspect(args)) => inspect_command(&args),
@@ -64,9 +83,38 @@ fn keep_set(args: &cli::OrphanArgs) -> Result<keep::KeepSet> {
     })
 }
 
+/// Refuses up front, in one line naming what is missing, when this process
+/// lacks a capability `needs` lists, rather than failing later with a bare
+/// EPERM (or, worse, a sweep that cannot see a pod's processes). A setuid
+/// or file-capability invocation is refused first, as always.
+fn require(command: &str, needs: caps::Needs) -> Result<()> {
+    sys::refuse_setid()?;
+    let have = sys::caps::current()?.effective;
+    match needs.check(command, have) {
+        Some(line) => Err(Error::Refused(line)),
+        None => Ok(()),
+    }
+}
+
+/// Whether `enter` will join a mount namespace: selected, or (nothing
+/// selected) the target's: a process's always, a pin name's if pinned.
+fn joins_mnt(args: &cli::EnterArgs) -> bool {
+    let selected = args.selected();
+    if !selected.is_empty() {
+        return selected.contains(&ns::NsKind::Mnt);
+    }
+    match &args.name {
+        Some(name) => std::fs::symlink_metadata(args.dir.join("mntns").join(name)).is_ok(),
+        None => true,
+    }
+}
+
 fn cleanup_command(args: &cli::CleanupArgs) -> Result<u8> {
+    let pins = args.filename.is_some() || args.orphans;
+    require("cleanup", caps::cleanup_needs(pins, args.orphans))?;
     let plan = cleanup::Plan {
-        dir: args.dir.clone(),
+        // DIR (by default CRI-O's) is swept only for what names pins.
+        dir: (args.filename.is_some() || args.orphans).then(|| args.dir.clone()),
         name: args
             .filename
             .as_deref()
@@ -83,7 +131,7 @@ fn cleanup_command(args: &cli::CleanupArgs) -> Result<u8> {
     };
     cleanup::preflight(&plan)?;
     let stop = match args.interval {
-        Some(_) => Some(sys::stop_on_signals()?),
+        Some(_) => Some(sys::StopSignals::block()?),
         None => None,
     };
     loop {
@@ -107,9 +155,9 @@ fn cleanup_command(args: &cli::CleanupArgs) -> Result<u8> {
             // A periodic sweep outlives a runtime restart: this round
             // removed nothing, the next one asks again.
             (Err(e), Some(interval)) => {
-                eprintln!("[pinns:e] {e}");
-                match stop {
-                    Some(stop) if !sleep_unless_stopped(interval, stop) => continue,
+                output::log::error(&e.to_string());
+                match &stop {
+                    Some(stop) if !stop.wait(interval)? => continue,
                     _ => return Ok(0),
                 }
             }
@@ -121,10 +169,12 @@ fn cleanup_command(args: &cli::CleanupArgs) -> Result<u8> {
         } else {
             print!("{}", for_stdout(report.text()));
         }
-        let (Some(interval), Some(stop)) = (args.interval, stop) else {
+        let (Some(interval), Some(stop)) = (args.interval, &stop) else {
             return Ok(if report.any_failed() { 1 } else { 0 });
         };
-        if sleep_unless_stopped(interval, stop) {
+        // Sleeps in the kernel until the next sweep is due or a stop arrives
+        // (one sent during the sweep is pending and ends the wait at once).
+        if stop.wait(interval)? {
             return Ok(0);
         }
     }
@@ -148,24 +198,8 @@ fn write_sweep_metrics(
     output::metrics::write_atomic(path, &text)
 }
 
-/// Sleeps for `interval`; returns true as soon as a stop was requested.
-fn sleep_unless_stopped(
-    interval: std::time::Duration,
-    stop: &std::sync::atomic::AtomicBool,
-) -> bool {
-    use std::sync::atomic::Ordering;
-    let deadline = std::time::Instant::now() + interval;
-    while !stop.load(Ordering::SeqCst) {
-        let left = deadline.saturating_duration_since(std::time::Instant::now());
-        if left.is_zero() {
-            return false;
-        }
-        std::thread::sleep(left.min(std::time::Duration::from_millis(100)));
-    }
-    true
-}
-
 fn list_command(args: &cli::ListArgs) -> Result<u8> {
+    require("list", caps::list_needs())?;
     let rules = classify::OrphanRules {
         older_than: args.orphan.older_than,
     };
@@ -203,6 +237,7 @@ fn for_stdout(text: String) -> String {
 
 fn inspect_command(args: &cli::InspectArgs) -> Result<u8> {
     let name = name::PinName::parse(&args.name)?;
+    require("inspect", caps::inspect_needs())?;
     let found = inspect::inspect(&args.dir, &name)?;
     if args.json {
         println!(
@@ -216,7 +251,13 @@ fn inspect_command(args: &cli::InspectArgs) -> Result<u8> {
 }
 
 fn pin_command(args: &cli::PinArgs) -> Result<u8> {
-    let plan = pin::PinPlan::new(&args.request())?;
+    let request = args.request();
+    let plan = pin::PinPlan::new(&request)?;
+    let new_userns = request
+        .namespaces
+        .contains(&(ns::NsKind::User, pin::Source::New));
+    let net_sysctls = request.sysctls.iter().any(|s| s.starts_with("net."));
+    require("pin", caps::pin_needs(new_userns, net_sysctls))?;
     pin::pin(&plan)?;
     Ok(0)
 }

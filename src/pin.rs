@@ -13,6 +13,7 @@ use crate::pindir::{mntns, Content, PinDir, Problem, TypeDir};
 use crate::sys;
 use crate::sys::process::{self, Channel, Forked};
 use crate::sysctl::{self, Sysctl, SysctlError};
+use crate::sysctl_write::ProcSys;
 use nix::errno::Errno;
 use nix::mount::MsFlags;
 use nix::sched::CloneFlags;
@@ -135,7 +136,7 @@ impl PinPlan {
             other => other.unwrap_or_default(),
         };
 
-        let sysctls = sysctl::parse_all(req.sysctls)?;
+        let mut sysctls = sysctl::parse_all(req.sysctls)?;
         for s in &sysctls {
             if !namespaces.contains(&(s.namespace(), Source::New)) {
                 return Err(SysctlError::NamespaceNotCreated {
@@ -144,7 +145,9 @@ impl PinPlan {
                 }
                 .into());
             }
-            s.check_exists()?;
+        }
+        if let Some(maps) = &id_maps {
+            sysctl::fit_to_user_namespace(&mut sysctls, &maps.gid)?;
         }
 
         Ok(PinPlan {
@@ -209,11 +212,12 @@ impl PinPlan {
 /// prepared (it copies our mounts), so under the lock too.
 pub fn pin(plan: &PinPlan) -> Result<()> {
     sys::refuse_setid()?;
+    let proc_sys = open_proc_sys(&plan.sysctls)?;
     let existing = check_targets(plan)?;
     let mut journal = Journal::default();
     let mut sources = Vec::new();
     if !plan.creates(NsKind::Mnt) {
-        hold_namespaces(plan, &mut sources, &mut journal)?;
+        hold_namespaces(plan, proc_sys.as_ref(), &mut sources, &mut journal)?;
     }
     let (dir, type_dirs) = match existing {
         Some(found) => found,
@@ -239,7 +243,7 @@ pub fn pin(plan: &PinPlan) -> Result<()> {
         });
     }
     if plan.creates(NsKind::Mnt) {
-        hold_namespaces(plan, &mut sources, &mut journal)?;
+        hold_namespaces(plan, proc_sys.as_ref(), &mut sources, &mut journal)?;
     }
     for (td, source) in targets.iter().zip(&sources) {
         attach(plan, td, source, &mut journal)?;
@@ -248,14 +252,28 @@ pub fn pin(plan: &PinPlan) -> Result<()> {
     Ok(())
 }
 
+/// `/proc/sys`, opened before anything changes and checked to hold every
+/// key; only when there are sysctls to write.
+fn open_proc_sys(sysctls: &[Sysctl]) -> Result<Option<ProcSys>> {
+    if sysctls.is_empty() {
+        return Ok(None);
+    }
+    let proc_sys = ProcSys::open()?;
+    for s in sysctls {
+        proc_sys.check_exists(s)?;
+    }
+    Ok(Some(proc_sys))
+}
+
 /// Creates (or takes) the namespaces; their holder lives in the journal so
 /// that an undo still finds the namespaces it must tell apart from others.
 fn hold_namespaces(
     plan: &PinPlan,
+    proc_sys: Option<&ProcSys>,
     sources: &mut Vec<PathBuf>,
     journal: &mut Journal,
 ) -> Result<()> {
-    let holder = NsHolder::create(plan)?;
+    let holder = NsHolder::create(plan, proc_sys)?;
     sources.extend(plan.namespaces.iter().map(|(k, _)| holder.ns_path(*k)));
     journal.keep(holder);
     Ok(())
@@ -356,15 +374,15 @@ const MSG_READY: &[u8] = b"ready";
 const MSG_ERROR: &[u8] = b"error:";
 
 impl NsHolder {
-    fn create(plan: &PinPlan) -> Result<NsHolder> {
+    fn create(plan: &PinPlan, proc_sys: Option<&ProcSys>) -> Result<NsHolder> {
         if plan.creates(NsKind::User) || plan.creates(NsKind::Mnt) {
-            return Self::spawn_helper(plan);
+            return Self::spawn_helper(plan, proc_sys);
         }
         let flags = plan.unshare_flags();
         if !flags.is_empty() {
             sys::unshare(flags)?;
         }
-        apply_sysctls(&plan.sysctls)?;
+        apply_sysctls(proc_sys, &plan.sysctls)?;
         Ok(NsHolder::Caller)
     }
 
@@ -376,9 +394,9 @@ impl NsHolder {
         }
     }
 
-    fn spawn_helper(plan: &PinPlan) -> Result<NsHolder> {
+    fn spawn_helper(plan: &PinPlan, proc_sys: Option<&ProcSys>) -> Result<NsHolder> {
         let (pid, channel) = match process::fork_with_channel()? {
-            Forked::Child { channel } => run_helper(plan, &channel),
+            Forked::Child { channel } => run_helper(plan, proc_sys, &channel),
             Forked::Parent { child, channel } => (child, channel),
         };
         let mut holder = NsHolder::Helper {
@@ -441,8 +459,8 @@ impl Drop for NsHolder {
 }
 
 /// The helper child: creates the namespaces, reports, then waits to be killed.
-fn run_helper(plan: &PinPlan, channel: &Channel) -> ! {
-    let result = helper_create(plan, channel);
+fn run_helper(plan: &PinPlan, proc_sys: Option<&ProcSys>, channel: &Channel) -> ! {
+    let result = helper_create(plan, proc_sys, channel);
     let report = match &result {
         Ok(()) => MSG_READY.to_vec(),
         Err(e) => [MSG_ERROR, e.to_string().as_bytes()].concat(),
@@ -469,7 +487,7 @@ fn run_helper(plan: &PinPlan, channel: &Channel) -> ! {
     }
 }
 
-fn helper_create(plan: &PinPlan, channel: &Channel) -> Result<()> {
+fn helper_create(plan: &PinPlan, proc_sys: Option<&ProcSys>, channel: &Channel) -> Result<()> {
     if let Some(maps) = &plan.id_maps {
         sys::unshare(CloneFlags::CLONE_NEWUSER)?;
         channel.send(MSG_USERNS)?;
@@ -488,7 +506,7 @@ fn helper_create(plan: &PinPlan, channel: &Channel) -> Result<()> {
     if plan.creates(NsKind::Mnt) {
         set_propagation(plan.mnt_propagation)?;
     }
-    apply_sysctls(&plan.sysctls)
+    apply_sysctls(proc_sys, &plan.sysctls)
 }
 
 fn set_propagation(propagation: Propagation) -> Result<()> {
@@ -501,8 +519,11 @@ fn set_propagation(propagation: Propagation) -> Result<()> {
     sys::set_propagation_recursive(Path::new("/"), flag)
 }
 
-fn apply_sysctls(sysctls: &[Sysctl]) -> Result<()> {
-    sysctls.iter().try_for_each(Sysctl::apply)
+fn apply_sysctls(proc_sys: Option<&ProcSys>, sysctls: &[Sysctl]) -> Result<()> {
+    match proc_sys {
+        Some(proc_sys) => sysctls.iter().try_for_each(|s| proc_sys.apply(s)),
+        None => Ok(()),
+    }
 }
 
 fn write_id_maps(pid: Pid, maps: &IdMaps) -> Result<()> {

@@ -11,7 +11,7 @@
 use crate::cpuset::CpuSet;
 use crate::escape::Text;
 use crate::ns::NsKind;
-use crate::sys::procfs::ProcDir;
+use crate::sys::proclinks::ProcDir;
 use std::collections::{BTreeSet, HashMap};
 use std::fmt;
 use std::os::unix::ffi::OsStrExt;
@@ -111,7 +111,7 @@ fn candidate_tasks(proc: &ProcDir) -> impl Iterator<Item = TaskId> + '_ {
         .flat_map(|pid| tids(pid).into_iter().map(move |tid| TaskId { pid, tid }))
 }
 
-/// A task's namespace inode, read with one `readlink` (see `sys::procfs`).
+/// A task's namespace inode, read with one `readlink` (see `sys::proclinks`).
 fn link_inode(proc: &ProcDir, task: TaskId, kind: NsKind) -> Option<u64> {
     let link = proc.ns_link(task.pid, task.tid, kind.proc_name())?;
     parse_ns_link(link.as_bytes(), kind)

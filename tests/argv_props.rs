@@ -33,6 +33,12 @@ fn word() -> impl Strategy<Value = String> {
             Just("kernel.hostname=h"),
             Just("vm.swappiness=1"),
             Just("net/ipv4/ip_forward=0"),
+            // CRI-O 1.20-1.23's one-argument form, and near misses.
+            Just("'net.ipv4.ip_forward=1'+'kernel.shm_rmid_forced=1'"),
+            Just("'kernel.hostname=h'"),
+            Just("'net.ipv4.ip_forward=1'+'vm.swappiness=1'"),
+            Just("'net.ipv4.ip_forward=1' + 'kernel.hostname=h'"),
+            Just("'net.ipv4.ip_forward=1"),
         ]
         .prop_map(str::to_string),
         "--(uid|gid)-mapping=([0-9]{1,6}-[0-9]{1,6}-[0-9]{1,5}@){0,3}",
@@ -159,5 +165,45 @@ proptest! {
             prop_assert!(full.command.is_none());
             prop_assert_eq!(full.pin, fast);
         }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    /// CRI-O 1.20-1.23 passed every sysctl in one `-s` argument; through
+    /// either parser that plans exactly as the same sysctls given one by one.
+    #[test]
+    fn quoted_sysctl_list_plans_like_separate_options(
+        picks in proptest::collection::vec(0usize..4, 1..4),
+        attached in any::<bool>(),
+    ) {
+        const ITEMS: [&str; 4] = [
+            "net.ipv4.ip_forward=1",
+            "kernel.shm_rmid_forced=1",
+            "kernel.hostname=pod",
+            "net.ipv4.ip_local_port_range=20000\t40000",
+        ];
+        let items: Vec<&str> = picks.iter().map(|&i| ITEMS[i]).collect();
+        let base = ["-d", "/run/pinns-prop", "-f", "pod", "--net", "--ipc", "--uts"].map(String::from);
+        let joined = format!("'{}'", items.join("'+'"));
+        let mut quoted = base.to_vec();
+        if attached {
+            quoted.push(format!("--sysctl={joined}"));
+        } else {
+            quoted.extend(["-s".to_string(), joined]);
+        }
+        let mut separate = base.to_vec();
+        for item in &items {
+            separate.extend(["-s".to_string(), item.to_string()]);
+        }
+        let plan = plan_of(&quoted);
+        prop_assert!(plan.is_some(), "refused {:?}", quoted);
+        prop_assert_eq!(plan, plan_of(&separate));
+        let argv: Vec<OsString> = std::iter::once("pinns".into()).chain(quoted.iter().map(Into::into)).collect();
+        let fast = recognise(&argv);
+        prop_assert!(fast.is_some(), "not the CRI-O form: {:?}", quoted);
+        let fast_plan = PinPlan::new(&fast.unwrap().request()).ok();
+        prop_assert_eq!(fast_plan, plan_of(&separate));
     }
 }

@@ -21,6 +21,22 @@ fn os(args: &[&str]) -> Vec<OsString> {
     args.iter().map(OsString::from).collect()
 }
 
+/// 340 ranges whose uid_map text is 4095 + `extra` bytes: the kernel's
+/// largest one-page write when `extra` is 0 (see src/idmap.rs).
+pub fn page_sized_map(extra: usize) -> String {
+    (0..340u32)
+        .map(|i| {
+            let host = if i < 214 {
+                1_000 + 10 * i
+            } else {
+                50_000 + 10 * i
+            };
+            let size = if (i as usize) < extra { 10 } else { 1 };
+            format!("{}-{host}-{size}@", i * 10)
+        })
+        .collect()
+}
+
 fn cases(t: &TestDir) -> Vec<Case> {
     let d = path_str(&t.pins()).to_string();
     let file_dir = path_str(&t.path().join("a-file")).to_string();
@@ -148,7 +164,59 @@ fn cases(t: &TestDir) -> Vec<Case> {
         (
             "sysctl value with newline",
             with(&["--net", "-s", "net.ipv4.ip_forward=1\n0"]),
+            "newline",
+        ),
+        (
+            "sysctl value with an escape",
+            with(&["--net", "-s", "net.ipv4.tcp_congestion_control=\x1b[2J"]),
             "control character",
+        ),
+        (
+            "sysctl value longer than a page",
+            with(&[
+                "--net",
+                "-s",
+                &format!("net.ipv4.tcp_congestion_control={}", "c".repeat(4096)),
+            ]),
+            "limit is 4095",
+        ),
+        (
+            "global switch visible in every netns",
+            with(&["--net", "-s", "net.netfilter.nf_hooks_lwtunnel=1"]),
+            "is not namespaced: setting it would change the host",
+        ),
+        (
+            "net.core key of the initial netns only",
+            with(&["--net", "-s", "net.core.rmem_max=1000000"]),
+            "is not namespaced",
+        ),
+        (
+            "host-wide neighbour table",
+            with(&["--net", "-s", "net.ipv4.neigh.default.gc_thresh3=4096"]),
+            "is not namespaced",
+        ),
+        (
+            "interface a new netns lacks",
+            with(&["--net", "-s", "net.ipv4.conf.eth0.forwarding=1"]),
+            "interface \"eth0\"",
+        ),
+        (
+            "read-only sysctl",
+            with(&[
+                "--net",
+                "-s",
+                "net.ipv4.tcp_available_congestion_control=reno",
+            ]),
+            "read-only",
+        ),
+        (
+            "loose quoted sysctl list",
+            with(&[
+                "--net",
+                "-s",
+                "'net.ipv4.ip_forward=1' + 'net.ipv4.tcp_syncookies=1'",
+            ]),
+            "'KEY=VALUE'+'KEY=VALUE'",
         ),
         ("non-UTF-8 sysctl", non_utf8_sysctl, "UTF-8"),
         // Id maps
@@ -201,6 +269,39 @@ fn cases(t: &TestDir) -> Vec<Case> {
             "overlap",
         ),
         (
+            "map longer than the kernel's one-page write",
+            user(&page_sized_map(1), "0-1-1"),
+            "at most 4095",
+        ),
+        (
+            "map of 341 ranges",
+            user(
+                &(0..341)
+                    .map(|i| format!("{i}-{}-1@", 1000 + i))
+                    .collect::<String>(),
+                "0-1-1",
+            ),
+            "at most 340",
+        ),
+        (
+            "ping range the gid map cannot express",
+            {
+                let mut v = user("0-100000-65536", "0-100000-65536");
+                v.extend(os(&["-s", "net.ipv4.ping_group_range=0 70000"]));
+                v
+            },
+            "ping_group_range=\"0 70000\"",
+        ),
+        (
+            "sysctl hidden in a userns-owned netns",
+            {
+                let mut v = user("0-100000-65536", "0-100000-65536");
+                v.extend(os(&["-s", "net.ipv6.route.gc_thresh=1024"]));
+                v
+            },
+            "owned by a new user namespace",
+        ),
+        (
             "map with empty range",
             user("0-1-1@@", "0-1-1"),
             "CONTAINER-HOST-SIZE",
@@ -245,7 +346,12 @@ fn cases(t: &TestDir) -> Vec<Case> {
             with(&["--net", "-s", &format!("net.ipv4.{long}=1")]),
             "does not exist",
         ),
-        ("unknown subcommand", os(&["frobnicate"]), "frobnicate"),
+        // (A mistyped subcommand gets clap's whole message: tests/cli.rs.)
+        (
+            "stray word after the pin options",
+            os(&["-d", &d, "-f", "pod", "--net", "frobnicate"]),
+            "frobnicate",
+        ),
         (
             "propagation without --mnt",
             with(&["--net", "--mnt-propagation=slave"]),

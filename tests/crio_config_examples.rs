@@ -183,6 +183,10 @@ const DOCUMENTED: &[(&str, &[&str])] = &[
 ];
 
 /// Keys whose values must have a given TOML type.
+/// Where both packages install the binary (see packaging/README.md): not
+/// /usr/bin/pinns, which CRI-O's own packages ship.
+const PINNS_PATH: &str = "/usr/libexec/pinns/pinns";
+
 const BOOLEANS: &[&str] = &["drop_infra_ctr", "privileged_without_host_devices"];
 /// Keys holding a CPU set in the kernel's list format.
 const CPU_LISTS: &[&str] = &["infra_ctr_cpuset", "shared_cpuset"];
@@ -355,7 +359,7 @@ fn drop_ins_set_what_they_are_for() {
         let runtime = &parse(&file)["crio"]["runtime"];
         assert_eq!(
             runtime["pinns_path"].as_str(),
-            Some("/usr/bin/pinns"),
+            Some(PINNS_PATH),
             "{}",
             file.display()
         );
@@ -415,4 +419,57 @@ fn pinns_commands_in_comments_parse() {
         }
     }
     assert!(checked > 0, "no command in the comments was checked");
+}
+
+/// The path the drop-ins name is the one both packages install the binary at,
+/// and the one the systemd units run.
+#[test]
+fn pinns_path_is_where_the_packages_install_it() {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let read = |rel: &str| std::fs::read_to_string(repo.join(rel)).unwrap();
+    let manifest: toml::Table = read("Cargo.toml").parse().unwrap();
+    let assets = manifest["package"]["metadata"]["deb"]["assets"]
+        .as_array()
+        .unwrap();
+    let binary = assets
+        .iter()
+        .find(|a| a[0].as_str() == Some("target/release/pinns"))
+        .expect("the .deb ships the binary");
+    assert_eq!(
+        binary[1].as_str().map(|d| format!("/{d}")).as_deref(),
+        Some(PINNS_PATH)
+    );
+    assert!(
+        !assets
+            .iter()
+            .any(|a| a[1].as_str() == Some("usr/bin/pinns")),
+        "the .deb must not own /usr/bin/pinns"
+    );
+    let spec = read("packaging/rpm/pinns.spec");
+    let rpm_path = PINNS_PATH.replace("/usr/libexec", "%{_libexecdir}");
+    assert!(
+        spec.lines().any(|l| l == rpm_path),
+        "the spec's %files lacks {rpm_path}"
+    );
+    assert!(
+        !spec.lines().any(|l| l == "%{_bindir}/pinns"),
+        "the RPM must not own /usr/bin/pinns"
+    );
+    for unit in [
+        "packaging/systemd/pinns-cleanup.service",
+        "packaging/systemd/pinns-kubens.service",
+        "packaging/systemd/pinns-cleanup.service.d/90-pinns-kubens.conf",
+    ] {
+        let text = read(unit);
+        // `ExecStart=` alone resets the list in a drop-in.
+        let commands = text
+            .lines()
+            .filter(|l| l.starts_with("Exec") && !l.ends_with('='));
+        for line in commands {
+            assert!(
+                line.contains(PINNS_PATH) && !line.contains("/usr/bin/pinns"),
+                "{unit}: {line}"
+            );
+        }
+    }
 }

@@ -599,9 +599,6 @@ fn bad_inputs_are_one_line_errors_that_change_nothing() {
         (&["bad", "--pidns"], "never pinned"),
         (&["../bad"], "single path component"),
         (&["--pid", "2147483647"], "no process with pid 2147483647"),
-        (&["--pid", "0"], "--pid"),
-        (&[], "required"),
-        (&["bad", "--nice", "40"], "--nice"),
     ];
     for (args, needle) in cases {
         let out = Command::new(BIN)
@@ -613,6 +610,27 @@ fn bad_inputs_are_one_line_errors_that_change_nothing() {
             .unwrap();
         let err = String::from_utf8_lossy(&out.stderr);
         assert_one_line_error(out.status.code().unwrap_or(-1), &err, needle);
+        assert_eq!(
+            t.snapshot(&["kernel.hostname"]),
+            before,
+            "{args:?} changed something"
+        );
+    }
+    // Refused by the command line parser: clap's whole message.
+    let usage: &[(&[&str], &str)] = &[
+        (&["--pid", "0"], "--pid"),
+        (&[], "required"),
+        (&["bad", "--nice", "40"], "--nice"),
+    ];
+    for (args, needle) in usage {
+        let out = Command::new(BIN)
+            .args(["enter", "-d", path_str(&pins)])
+            .args(*args)
+            .args(["--", "true"])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        common::assert_usage_error(out.status.code().unwrap_or(-1), &err, needle);
         assert_eq!(
             t.snapshot(&["kernel.hostname"]),
             before,

@@ -29,6 +29,9 @@ const SYSCALLS: &[&str] = &[
     "setresuid",
     "setresgid",
     "fstatfs",
+    "fsopen",
+    "fsconfig",
+    "fsmount",
 ];
 
 /// The errno we inject: rare enough that seeing it in the message proves

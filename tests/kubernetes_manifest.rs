@@ -431,7 +431,7 @@ fn shipped_units_ask_the_runtime() {
         let words: Vec<&str> = exec.split_whitespace().collect();
         let at = words
             .iter()
-            .position(|w| *w == "/usr/bin/pinns")
+            .position(|w| *w == "/usr/libexec/pinns/pinns")
             .unwrap_or_else(|| panic!("{unit}: {exec}"));
         let mut argv: Vec<String> = words[at..].iter().map(|w| w.to_string()).collect();
         argv[0] = "pinns".into();

@@ -254,14 +254,23 @@ fn bad_inputs_fail_in_one_line_and_change_nothing() {
     let missing = pods.t.path().join("nowhere");
     for (args, needle) in [
         (vec!["list", "-d", path_str(&missing)], "nowhere"),
-        (vec!["list"], "--dir"),
-        (vec!["list", "-d", &dir, "--older-than", "soon"], "duration"),
         (vec!["inspect", "-d", &dir, "nobody"], "no pin named nobody"),
         (vec!["inspect", "-d", &dir, "../etc"], "pin name"),
-        (vec!["inspect", "-d", &dir], "NAME"),
     ] {
         let (code, _, err) = run(&args);
         assert_one_line_error(code, &err, needle);
+    }
+    // Refused by the command line parser: clap's whole message.
+    for (args, needle) in [
+        (vec!["list", "-d", &dir, "--older-than", "soon"], "duration"),
+        (vec!["inspect", "-d", &dir], "NAME"),
+        (
+            vec!["lisst", "-d", &dir],
+            "similar subcommand exists: 'list'",
+        ),
+    ] {
+        let (code, _, err) = run(&args);
+        common::assert_usage_error(code, &err, needle);
     }
     assert_eq!(pods.t.snapshot(&[]), before);
 }

@@ -337,10 +337,11 @@ fn every_failure_is_one_printable_line() {
     let newline_dir = t.path().join("no\nwhere\x1b[2J");
     let not_cgroup = path_str(t.path());
     let cases: Vec<(Vec<&OsStr>, &str)> = vec![
-        // clap in the pin form CRI-O runs, and in a subcommand
+        // clap in the pin form CRI-O runs (a subcommand's command-line
+        // mistakes get clap's whole message: tests/cli.rs)
         (os(&["-d", d, "-f", "x", "--bogus"]), "--bogus"),
         (os(&["-d", d, "-f", "x", "--net", "--net"]), "--net"),
-        (os(&["list"]), "--dir"),
+        (os(&["inspect", "-d", d, "no\x1b[2Jbody"]), "control"),
         // our own validation, quoting what it refuses
         (
             os(&["-d", d, "-f", "x", "--net", "-s", "kernel.hostname=a\nb"]),

@@ -80,6 +80,7 @@ complete -c pinns -n "__fish_pinns_using_subcommand enter" -l pod -d 'Join a CRI
 complete -c pinns -n "__fish_pinns_using_subcommand enter" -l cpus -d 'Run on exactly these CPUs (kernel list format, e.g. 0-1,4); refused if one is isolated, nohz_full or used by a real-time task of the pod' -r
 complete -c pinns -n "__fish_pinns_using_subcommand enter" -l avoid-cpus -d 'Never run on these CPUs (e.g. the pods\' exclusive CPUs)' -r
 complete -c pinns -n "__fish_pinns_using_subcommand enter" -l nice -d 'Nice value of the command (-20 to 19)' -r
+complete -c pinns -n "__fish_pinns_using_subcommand enter" -l caps -d 'Run the command with only these capabilities (e.g. cap_net_raw,cap_sys_ptrace, or none): the others leave its bounding, effective, permitted, inheritable and ambient sets, and no_new_privs is set, so it can look at a production pod without the power to change it. Default: pinns\' own capabilities, as nsenter gives' -r
 complete -c pinns -n "__fish_pinns_using_subcommand enter" -s n -l net -d 'Join only the network namespace (selection flags combine)'
 complete -c pinns -n "__fish_pinns_using_subcommand enter" -s i -l ipc -d 'Join only the IPC namespace (selection flags combine)'
 complete -c pinns -n "__fish_pinns_using_subcommand enter" -s u -l uts -d 'Join only the UTS namespace (selection flags combine)'
@@ -90,10 +91,10 @@ complete -c pinns -n "__fish_pinns_using_subcommand enter" -s p -l pidns -d 'Joi
 complete -c pinns -n "__fish_pinns_using_subcommand enter" -l allow-isolated -d 'Accept isolated, nohz_full and real-time-occupied CPUs in --cpus'
 complete -c pinns -n "__fish_pinns_using_subcommand enter" -s v -l verbose -d 'Print the namespaces joined, the chosen CPUs and why others were excluded'
 complete -c pinns -n "__fish_pinns_using_subcommand enter" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c pinns -n "__fish_pinns_using_subcommand cleanup" -s d -l dir -d 'Directory the pins are under (DIR/<type>ns/NAME)' -r -F
+complete -c pinns -n "__fish_pinns_using_subcommand cleanup" -s d -l dir -d 'Directory the pins are under (DIR/<type>ns/NAME; CRI-O\'s namespaces_dir)' -r -F
 complete -c pinns -n "__fish_pinns_using_subcommand cleanup" -s f -l filename -d 'Remove every pin of this name, whether or not processes still use it' -r
 complete -c pinns -n "__fish_pinns_using_subcommand cleanup" -l cgroups -d 'Remove empty leaked pod/container cgroups below ROOT (repeatable)' -r -F
-complete -c pinns -n "__fish_pinns_using_subcommand cleanup" -l older-than -d 'Only pins and cgroups at least this old can be orphans (30s, 10m, 1h, 1h30m)' -r
+complete -c pinns -n "__fish_pinns_using_subcommand cleanup" -l older-than -d 'Only pins at least this old are orphans (30s, 10m, 10min, 1h30m, 2d)' -r
 complete -c pinns -n "__fish_pinns_using_subcommand cleanup" -l keep -d 'Never treat this pin name, pod UID or container ID as an orphan (repeatable)' -r
 complete -c pinns -n "__fish_pinns_using_subcommand cleanup" -l keep-file -d 'Keep every name in FILE (one per line; blank lines and # comments ignored)' -r -F
 complete -c pinns -n "__fish_pinns_using_subcommand cleanup" -l runtime-endpoint -d 'CRI endpoint crictl asks [default: $CONTAINER_RUNTIME_ENDPOINT or crictl\'s config when set, else unix:///var/run/crio/crio.sock]' -r
@@ -106,8 +107,8 @@ complete -c pinns -n "__fish_pinns_using_subcommand cleanup" -l keep-from-crictl
 complete -c pinns -n "__fish_pinns_using_subcommand cleanup" -l dry-run -d 'Report what would be removed; remove nothing'
 complete -c pinns -n "__fish_pinns_using_subcommand cleanup" -l json -d 'Print the report as one JSON object per sweep'
 complete -c pinns -n "__fish_pinns_using_subcommand cleanup" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c pinns -n "__fish_pinns_using_subcommand list" -s d -l dir -d 'Directory the pins are under' -r -F
-complete -c pinns -n "__fish_pinns_using_subcommand list" -l older-than -d 'Only pins and cgroups at least this old can be orphans (30s, 10m, 1h, 1h30m)' -r
+complete -c pinns -n "__fish_pinns_using_subcommand list" -s d -l dir -d 'Directory the pins are under (CRI-O\'s namespaces_dir)' -r -F
+complete -c pinns -n "__fish_pinns_using_subcommand list" -l older-than -d 'Only pins at least this old are orphans (30s, 10m, 10min, 1h30m, 2d)' -r
 complete -c pinns -n "__fish_pinns_using_subcommand list" -l keep -d 'Never treat this pin name, pod UID or container ID as an orphan (repeatable)' -r
 complete -c pinns -n "__fish_pinns_using_subcommand list" -l keep-file -d 'Keep every name in FILE (one per line; blank lines and # comments ignored)' -r -F
 complete -c pinns -n "__fish_pinns_using_subcommand list" -l runtime-endpoint -d 'CRI endpoint crictl asks [default: $CONTAINER_RUNTIME_ENDPOINT or crictl\'s config when set, else unix:///var/run/crio/crio.sock]' -r
@@ -117,6 +118,31 @@ complete -c pinns -n "__fish_pinns_using_subcommand list" -l no-runtime -d 'The 
 complete -c pinns -n "__fish_pinns_using_subcommand list" -l keep-from-crictl -d 'Accepted for compatibility: asking the runtime is now the default'
 complete -c pinns -n "__fish_pinns_using_subcommand list" -l json -d 'Print JSON instead of a table'
 complete -c pinns -n "__fish_pinns_using_subcommand list" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c pinns -n "__fish_pinns_using_subcommand inspect" -s d -l dir -d 'Directory the pins are under' -r -F
+complete -c pinns -n "__fish_pinns_using_subcommand inspect" -s d -l dir -d 'Directory the pins are under (CRI-O\'s namespaces_dir)' -r -F
 complete -c pinns -n "__fish_pinns_using_subcommand inspect" -l json -d 'Print JSON'
 complete -c pinns -n "__fish_pinns_using_subcommand inspect" -s h -l help -d 'Print help (see more with \'--help\')'
+
+# Hand-written (packaging/completions/dynamic/pinns.fish), appended to what
+# clap generates: pin names where a pin name goes, read from DIR/<type>ns/
+# with DIR the line's -d/--dir or CRI-O's /var/run; a few durations.
+function __pinns_pin_names
+    set -l dir /var/run
+    set -l tokens (commandline -opc)
+    for i in (seq (count $tokens))
+        switch $tokens[$i]
+            case -d --dir
+                set -l next (math $i + 1)
+                set -q tokens[$next]; and set dir $tokens[$next]
+            case '--dir=*'
+                set dir (string replace -- --dir= '' $tokens[$i])
+        end
+    end
+    for f in $dir/{net,ipc,uts,user,cgroup,mnt}ns/*
+        basename $f
+    end | sort -u
+end
+complete -c pinns -n "__fish_pinns_using_subcommand enter; or __fish_pinns_using_subcommand inspect" -f -a "(__pinns_pin_names)"
+complete -c pinns -n "__fish_pinns_using_subcommand cleanup" -s f -l filename -x -a "(__pinns_pin_names)"
+complete -c pinns -n "__fish_pinns_using_subcommand cleanup; or __fish_pinns_using_subcommand list" -l keep -x -a "(__pinns_pin_names)"
+complete -c pinns -n "__fish_pinns_using_subcommand cleanup; or __fish_pinns_using_subcommand list" -l older-than -x -a "30s 10m 30m 1h 6h 1d"
+complete -c pinns -n "__fish_pinns_using_subcommand cleanup" -l interval -x -a "1m 5m 10m 30m 1h"

@@ -9,6 +9,9 @@
 //! no value starting with `-`. Anything else, from `--help` to a mistake, is
 //! not recognised and goes to clap ([`super::Cli`]), which has the final word
 //! and the error messages. A property test holds the two to the same result.
+//! A `-s` value is taken as it comes, in either path: CRI-O 1.20-1.23's
+//! one-argument list (`'k1=v1'+'k2=v2'`) is split by `sysctl::parse_all`,
+//! so both read it alike.
 
 use super::{NsMode, PinArgs};
 use crate::pin::Propagation;

@@ -9,6 +9,10 @@ use std::path::PathBuf;
 
 pub mod crio_form;
 
+/// Where every subcommand looks for pins unless told: CRI-O's default
+/// `namespaces_dir`.
+pub const DEFAULT_DIR: &str = "/var/run";
+
 #[derive(Debug, Parser)]
 #[command(
     name = "pinns",
@@ -61,7 +65,7 @@ pub enum Command {
 /// Which pins are orphans: shared by `cleanup` and `list`.
 #[derive(Debug, Args, Default, Clone)]
 pub struct OrphanArgs {
-    /// Only pins and cgroups at least this old can be orphans (30s, 10m, 1h, 1h30m)
+    /// Only pins at least this old are orphans (30s, 10m, 10min, 1h30m, 2d)
     #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = parse_duration)]
     pub older_than: std::time::Duration,
 
@@ -133,22 +137,21 @@ impl OrphanArgs {
 #[derive(Debug, Args, Clone)]
 #[command(group(clap::ArgGroup::new("what").required(true).multiple(true).args(["filename", "orphans", "cgroups"])))]
 pub struct CleanupArgs {
-    /// Directory the pins are under (DIR/<type>ns/NAME)
-    #[arg(short = 'd', long = "dir", value_name = "DIR")]
-    pub dir: Option<PathBuf>,
+    /// Directory the pins are under (DIR/<type>ns/NAME; CRI-O's namespaces_dir)
+    #[arg(short = 'd', long = "dir", value_name = "DIR", default_value = DEFAULT_DIR)]
+    pub dir: PathBuf,
 
     /// Remove every pin of this name, whether or not processes still use it
     #[arg(
         short = 'f',
         long = "filename",
         value_name = "NAME",
-        requires = "dir",
         conflicts_with = "interval"
     )]
     pub filename: Option<String>,
 
     /// Remove orphaned pins under DIR
-    #[arg(long, requires = "dir")]
+    #[arg(long)]
     pub orphans: bool,
 
     /// Remove empty leaked pod/container cgroups below ROOT (repeatable)
@@ -188,8 +191,8 @@ pub struct CleanupArgs {
 /// is an orphan. No colour.
 #[derive(Debug, Args, Clone)]
 pub struct ListArgs {
-    /// Directory the pins are under
-    #[arg(short = 'd', long = "dir", value_name = "DIR", required = true)]
+    /// Directory the pins are under (CRI-O's namespaces_dir)
+    #[arg(short = 'd', long = "dir", value_name = "DIR", default_value = DEFAULT_DIR)]
     pub dir: PathBuf,
 
     #[command(flatten)]
@@ -215,8 +218,8 @@ pub struct ListArgs {
 /// that joins it; pinns itself joins nothing.
 #[derive(Debug, Args, Clone)]
 pub struct InspectArgs {
-    /// Directory the pins are under
-    #[arg(short = 'd', long = "dir", value_name = "DIR", required = true)]
+    /// Directory the pins are under (CRI-O's namespaces_dir)
+    #[arg(short = 'd', long = "dir", value_name = "DIR", default_value = DEFAULT_DIR)]
     pub dir: PathBuf,
 
     /// Pin name (the NAME of DIR/<type>ns/NAME)
@@ -226,6 +229,10 @@ pub struct InspectArgs {
     /// Print JSON
     #[arg(long)]
     pub json: bool,
+}
+
+fn parse_caps(s: &str) -> Result<crate::caps::CapSet, String> {
+    crate::caps::CapSet::parse(s).map_err(|e| e.to_string())
 }
 
 fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
@@ -337,12 +344,7 @@ pub struct EnterArgs {
     pub name: Option<String>,
 
     /// Directory the pins are under (CRI-O's namespaces_dir)
-    #[arg(
-        short = 'd',
-        long = "dir",
-        value_name = "DIR",
-        default_value = "/var/run"
-    )]
+    #[arg(short = 'd', long = "dir", value_name = "DIR", default_value = DEFAULT_DIR)]
     pub dir: PathBuf,
 
     /// Join the namespaces of a running process (by default: user if not
@@ -400,6 +402,13 @@ pub struct EnterArgs {
     #[arg(long = "nice", value_name = "N", allow_hyphen_values = true, value_parser = clap::value_parser!(i32).range(-20..=19))]
     pub nice: Option<i32>,
 
+    /// Run the command with only these capabilities (e.g. cap_net_raw,cap_sys_ptrace, or
+    /// none): the others leave its bounding, effective, permitted, inheritable and ambient
+    /// sets, and no_new_privs is set, so it can look at a production pod without the power to
+    /// change it. Default: pinns' own capabilities, as nsenter gives
+    #[arg(long = "caps", value_name = "LIST", value_parser = parse_caps)]
+    pub caps: Option<crate::caps::CapSet>,
+
     /// Print the namespaces joined, the chosen CPUs and why others were excluded
     #[arg(short = 'v', long = "verbose")]
     pub verbose: bool,
@@ -425,6 +434,39 @@ impl EnterArgs {
         .filter_map(|(kind, on)| on.then_some(kind))
         .collect()
     }
+}
+
+/// Whether `argv` (program name first) is the pin form CRI-O runs: options
+/// only, no subcommand. Its errors are one line, as CRI-O logs them.
+pub fn is_pin_form(argv: &[OsString]) -> bool {
+    argv.get(1)
+        .and_then(|a| a.to_str())
+        .is_some_and(|first| first.starts_with('-') && first != "-h" && first != "--help")
+}
+
+/// Adds what clap does not say: a word after `enter`'s target is taken for
+/// an argument, while the command to run goes after `--`.
+pub fn with_hints(mut err: clap::Error) -> clap::Error {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    let in_enter = err
+        .get(ContextKind::Usage)
+        .is_some_and(|u| u.to_string().contains("pinns enter"));
+    let word = match err.get(ContextKind::InvalidArg) {
+        Some(ContextValue::String(w)) => Some(w.clone()),
+        _ => None,
+    };
+    if let (true, ErrorKind::UnknownArgument, Some(word)) = (in_enter, err.kind(), word) {
+        if !word.starts_with('-') {
+            err.insert(
+                ContextKind::Suggested,
+                ContextValue::StyledStrs(vec![format!(
+                    "to run {word:?} in the pod, put it after `--`: pinns enter NAME -- {word} ..."
+                )
+                .into()]),
+            );
+        }
+    }
+    err
 }
 
 /// Turns a clap error into the one line we print after `[pinns:e]`.
@@ -555,8 +597,90 @@ mod tests {
         let line = one_line(&err);
         assert!(!line.contains('\n'));
         assert!(line.contains("--bogus"), "{line}");
-        let err = parse(&["list"]).unwrap_err();
+        let err = parse(&["-d", "/r", "-f", "x", "--net=guest"]).unwrap_err();
         let line = one_line(&err);
-        assert!(!line.contains('\n') && line.contains("--dir"), "{line}");
+        assert!(!line.contains('\n') && line.contains("guest"), "{line}");
+    }
+
+    #[test]
+    fn only_the_pin_form_gets_one_line_errors() {
+        let argv = |args: &[&str]| -> Vec<OsString> {
+            std::iter::once("pinns")
+                .chain(args.iter().copied())
+                .map(OsString::from)
+                .collect()
+        };
+        assert!(is_pin_form(&argv(&["-d", "/r", "-f", "x", "--nett"])));
+        assert!(is_pin_form(&argv(&["--dir=/r"])));
+        for not_pin in [
+            &["list", "--bogus"][..],
+            &["lisst"],
+            &["pin", "-d"],
+            &["--help"],
+            &[],
+        ] {
+            assert!(!is_pin_form(&argv(not_pin)), "{not_pin:?}");
+        }
+    }
+
+    #[test]
+    fn every_subcommand_defaults_to_crio_namespaces_dir() {
+        let dir = PathBuf::from(DEFAULT_DIR);
+        let Some(Command::List(list)) = parse(&["list"]).unwrap().command else {
+            panic!("not list")
+        };
+        assert_eq!(list.dir, dir);
+        let Some(Command::Inspect(inspect)) = parse(&["inspect", "pod"]).unwrap().command else {
+            panic!("not inspect")
+        };
+        assert_eq!(inspect.dir, dir);
+        let Some(Command::Cleanup(cleanup)) = parse(&["cleanup", "--orphans"]).unwrap().command
+        else {
+            panic!("not cleanup")
+        };
+        assert_eq!(cleanup.dir, dir);
+        let Some(Command::Enter(enter)) = parse(&["enter", "pod"]).unwrap().command else {
+            panic!("not enter")
+        };
+        assert_eq!(enter.dir, dir);
+        assert!(
+            parse(&["cleanup"]).is_err(),
+            "cleanup needs something to remove"
+        );
+    }
+
+    #[test]
+    fn durations_take_operator_forms() {
+        for (text, secs) in [
+            ("10min", 600),
+            ("1h30m", 5400),
+            ("10m", 600),
+            ("2d", 172_800),
+        ] {
+            let Some(Command::List(list)) = parse(&["list", "--older-than", text]).unwrap().command
+            else {
+                panic!("not list")
+            };
+            assert_eq!(list.orphan.older_than.as_secs(), secs, "{text}");
+        }
+        assert!(parse(&["list", "--older-than", "10"]).is_err());
+        assert!(parse(&["cleanup", "--orphans", "--interval", "soon"]).is_err());
+    }
+
+    #[test]
+    fn help_speaks_to_the_operator() {
+        let mut cmd = Cli::command();
+        cmd.build();
+        let mut help = |name: &str| {
+            let sub = cmd.find_subcommand_mut(name).expect("subcommand");
+            sub.render_long_help().to_string()
+        };
+        let enter = help("enter");
+        assert!(
+            !enter.contains("PINNS_SYSFS_CPU_DIR") && !enter.contains("Test"),
+            "{enter}"
+        );
+        let list = help("list");
+        assert!(!list.to_lowercase().contains("cgroup"), "{list}");
     }
 }

@@ -94,6 +94,8 @@ pub struct ProcessDetail {
     pub cpus_allowed: String,
     pub policy: String,
     pub realtime_threads: Vec<Thread>,
+    /// Effective capabilities by name; null when /proc/PID/status was unreadable.
+    pub capabilities: Option<Vec<String>>,
 }
 
 #[derive(Debug, Serialize)]
@@ -247,6 +249,7 @@ fn process_detail(p: &inspect::ProcessInfo) -> Process {
                     }
                 })
                 .collect(),
+            capabilities: p.capabilities.clone(),
         }),
     }
 }

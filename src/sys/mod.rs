@@ -2,12 +2,14 @@
 //! block of the crate, lives under this module; the rest of the crate decides
 //! *what* to do and calls these small functions to do it.
 
+pub mod caps;
 pub mod exec;
 pub mod fdmount;
 pub mod mountinfo;
 pub mod pidfd;
 pub mod process;
 pub mod procfs;
+pub mod proclinks;
 pub mod sched;
 
 use crate::error::{Error, PathContext, Result};
@@ -421,25 +423,48 @@ fn ip_and_prefix(
     Some((v6.ip().into(), prefix))
 }
 
-static STOP_REQUESTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+/// SIGINT and SIGTERM, blocked so that they stay pending until
+/// [`StopSignals::wait`] takes them: a periodic sweep finishes the sweep in
+/// progress, then sleeps in the kernel until the next one is due or a stop
+/// is asked for, without waking up in between.
+pub struct StopSignals(nix::sys::signal::SigSet);
 
-extern "C" fn request_stop(_signal: libc::c_int) {
-    STOP_REQUESTED.store(true, std::sync::atomic::Ordering::SeqCst);
-}
-
-/// Makes SIGINT and SIGTERM set a flag instead of killing the process, so a
-/// periodic sweep can finish the sweep in progress and exit cleanly.
-pub fn stop_on_signals() -> Result<&'static std::sync::atomic::AtomicBool> {
-    use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet, Signal};
-    let action = SigAction::new(
-        SigHandler::Handler(request_stop),
-        SaFlags::SA_RESTART,
-        SigSet::empty(),
-    );
-    for signal in [Signal::SIGINT, Signal::SIGTERM] {
-        // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
-        unsafe { sigaction(signal, &action) }
-            .map_err(|e| Error::call(format!("install {signal} handler"), e))?;
+impl StopSignals {
+    /// Blocks SIGINT and SIGTERM for this (single-threaded) process. Commands
+    /// it runs (crictl) start with an empty mask: the standard library resets
+    /// it in the child.
+    pub fn block() -> Result<StopSignals> {
+        use nix::sys::signal::{SigSet, Signal};
+        let mut set = SigSet::empty();
+        set.add(Signal::SIGINT);
+        set.add(Signal::SIGTERM);
+        set.thread_block()
+            .map_err(|e| Error::call("block SIGINT and SIGTERM", e))?;
+        Ok(StopSignals(set))
     }
-    Ok(&STOP_REQUESTED)
+
+    /// Waits up to `timeout`; true when SIGINT or SIGTERM arrived (also
+    /// before the wait began), false when the time is up.
+    pub fn wait(&self, timeout: std::time::Duration) -> Result<bool> {
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            let ts = libc::timespec {
+                tv_sec: left.as_secs().min(libc::time_t::MAX as u64) as libc::time_t,
+                tv_nsec: left.subsec_nanos() as libc::c_long,
+            };
+            // SAFETY: the set and timespec are valid for the call; no siginfo
+            // is asked for.
+            let got = unsafe { libc::sigtimedwait(self.0.as_ref(), std::ptr::null_mut(), &ts) };
+            if got > 0 {
+                return Ok(true);
+            }
+            match Errno::last() {
+                Errno::EAGAIN => return Ok(false),
+                // Another signal (SIGCHLD, a stop and continue): wait on.
+                Errno::EINTR => continue,
+                errno => return Err(Error::call("wait for SIGINT or SIGTERM", errno)),
+            }
+        }
+    }
 }

@@ -188,6 +188,27 @@ pub fn assert_one_line_error(status: i32, stderr: &str, needle: &str) {
     );
 }
 
+/// Asserts a command line of a subcommand was refused as clap refuses it:
+/// exit 2, clap's whole message naming `needle`, ending with where to find
+/// more (`--help`), untagged (only the pin form CRI-O runs gets one-line
+/// errors).
+pub fn assert_usage_error(status: i32, stderr: &str, needle: &str) {
+    assert_eq!(status, 2, "expected a usage error, stderr: {stderr}");
+    assert!(
+        stderr.starts_with("error: "),
+        "not clap's message: {stderr:?}"
+    );
+    assert!(
+        stderr.to_lowercase().contains(&needle.to_lowercase()),
+        "{stderr:?} does not mention {needle:?}"
+    );
+    assert!(
+        stderr.contains("For more information, try '--help'."),
+        "no pointer to --help: {stderr:?}"
+    );
+    assert!(!stderr.contains("[pinns:e]"), "tagged: {stderr:?}");
+}
+
 pub fn path_str(p: &Path) -> &str {
     p.to_str().expect("utf-8 test path")
 }
