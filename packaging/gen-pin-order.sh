@@ -31,7 +31,7 @@ for name in (l.strip() for l in sys.stdin):
         if i < 0:
             continue
         name = syms[i][2]
-    # Hash suffix, LTO's .llvm.N and the linker's .N for local duplicates.
+    # Hash suffix, the .llvm.N of LTO and the .N of local duplicates.
     key = re.sub(r"(17h[0-9a-f]{16}E)?(\.llvm\.[0-9]+|\.[0-9]+)?$", "", name.split("'\''")[0])
     if key not in seen:
         seen.append(key)
