@@ -135,6 +135,7 @@ impl Bundle {
         };
         assert!(status.success(), "runc run failed: {}", container.output());
         container.pid = wait_for_pid(&pid_file);
+        wait_for_exec(container.pid);
         container
     }
 
@@ -262,6 +263,24 @@ fn wait_for_pid(path: &Path) -> i32 {
             path.display()
         );
         std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// `runc run --detach` returns once the container is started, which can be
+/// before its `runc init` has exec'd the command: tests that read the
+/// container's argv wait for the exec.
+fn wait_for_exec(pid: i32) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+        if !cmdline.starts_with(b"runc") {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "container process {pid} never left runc init"
+        );
+        std::thread::sleep(Duration::from_millis(10));
     }
 }
 
