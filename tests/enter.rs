@@ -410,9 +410,11 @@ fn enters_a_runc_container_by_pid() {
     assert_eq!(inode_in(&out, "net"), ns_inode("/proc/self/ns/net"));
 }
 
-const FIXTURE: &str = include_str!("fixtures/crictl-inspectp-crio.json");
-const FIXTURE_UUID: &str = "5f6d1b7e-8c2a-4f43-9d3e-2b1c0a9e8f71";
-const FIXTURE_ID: &str = "9a3c1e7f4b2d48a6c5e0f1d2b3a4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6";
+/// `crictl inspectp -o json` of a pod of a real CRI-O 1.36.3 (see
+/// tests/fixtures/README.md), its pin paths moved into the test's DIR.
+const FIXTURE: &str = include_str!("fixtures/crio-1.36/crictl-inspectp-plain-pod.json");
+const FIXTURE_UUID: &str = "47989609-ad0a-4377-93b6-6619d5c81755";
+const FIXTURE_ID: &str = "69ac56ccad967f68d18d9e8384f52d8dcc49e2f982e924ed052b74b0edeecfb3";
 
 /// A `crictl` on PATH that answers `inspectp -o json <the fixture's id>` with
 /// the fixture, its /var/run pins moved to `pins`, and fails otherwise.
