@@ -23,7 +23,8 @@ use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
-/// Where a pinned namespace comes from.
+/// Where a pinned namespace comes from (`--net` or `--net=host`; the
+/// command-line spelling is in `cli`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Source {
     /// A namespace created by this call.
@@ -33,16 +34,16 @@ pub enum Source {
 }
 
 /// Mount propagation given to a new mount namespace's mounts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Propagation {
-    /// Keep the propagation copied from the caller's mounts
+    /// Keep the propagation copied from the caller's mounts.
     #[default]
     Unchanged,
-    /// Receive the host's mounts, send none back
+    /// Receive the host's mounts, send none back.
     Slave,
-    /// Neither receive nor send mounts
+    /// Neither receive nor send mounts.
     Private,
-    /// Receive and send mounts
+    /// Receive and send mounts.
     Shared,
 }
 

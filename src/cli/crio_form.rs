@@ -13,8 +13,8 @@
 //! one-argument list (`'k1=v1'+'k2=v2'`) is split by `sysctl::parse_all`,
 //! so both read it alike.
 
-use super::{NsMode, PinArgs};
-use crate::pin::Propagation;
+use super::PinArgs;
+use crate::pin::{Propagation, Source};
 use clap::ValueEnum;
 use std::ffi::OsString;
 
@@ -67,10 +67,10 @@ fn value<'a>(
 }
 
 /// A namespace flag: bare means a new namespace, `=host` the caller's.
-fn mode(attached: Option<&str>) -> Option<NsMode> {
+fn mode(attached: Option<&str>) -> Option<Source> {
     match attached {
-        None => Some(NsMode::New),
-        Some(value) => NsMode::from_str(value, false).ok(),
+        None => Some(Source::New),
+        Some(value) => Source::from_str(value, false).ok(),
     }
 }
 

@@ -8,6 +8,7 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 
 pub mod crio_form;
+mod values;
 
 /// Where every subcommand looks for pins unless told: CRI-O's default
 /// `namespaces_dir`.
@@ -239,24 +240,6 @@ fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
     crate::duration::parse(s).map_err(|e| e.to_string())
 }
 
-/// How a namespace flag was given: `--net` (new) or `--net=host`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum NsMode {
-    /// Pin the caller's own namespace of this type
-    Host,
-    /// Create a new namespace (the same as giving the flag without a value)
-    New,
-}
-
-impl From<NsMode> for Source {
-    fn from(mode: NsMode) -> Source {
-        match mode {
-            NsMode::Host => Source::Host,
-            NsMode::New => Source::New,
-        }
-    }
-}
-
 #[derive(Debug, Args, Default, Clone, PartialEq, Eq)]
 pub struct PinArgs {
     /// Directory to pin under: each namespace goes to DIR/<type>ns/NAME
@@ -273,27 +256,27 @@ pub struct PinArgs {
 
     /// Pin a UTS namespace (new, or the caller's with =host)
     #[arg(short = 'u', long, value_name = "MODE", num_args = 0..=1, require_equals = true, default_missing_value = "new", value_enum)]
-    pub uts: Option<NsMode>,
+    pub uts: Option<Source>,
 
     /// Pin an IPC namespace (new, or the caller's with =host)
     #[arg(short = 'i', long, value_name = "MODE", num_args = 0..=1, require_equals = true, default_missing_value = "new", value_enum)]
-    pub ipc: Option<NsMode>,
+    pub ipc: Option<Source>,
 
     /// Pin a network namespace (new, or the caller's with =host)
     #[arg(short = 'n', long, value_name = "MODE", num_args = 0..=1, require_equals = true, default_missing_value = "new", value_enum)]
-    pub net: Option<NsMode>,
+    pub net: Option<Source>,
 
     /// Pin a user namespace; a new one needs --uid-mapping and --gid-mapping
     #[arg(short = 'U', long, value_name = "MODE", num_args = 0..=1, require_equals = true, default_missing_value = "new", value_enum)]
-    pub user: Option<NsMode>,
+    pub user: Option<Source>,
 
     /// Pin a cgroup namespace (new, or the caller's with =host)
     #[arg(short = 'c', long, value_name = "MODE", num_args = 0..=1, require_equals = true, default_missing_value = "new", value_enum)]
-    pub cgroup: Option<NsMode>,
+    pub cgroup: Option<Source>,
 
     /// Pin a mount namespace; DIR/mntns is made an unbindable mount first
     #[arg(short = 'm', long, value_name = "MODE", num_args = 0..=1, require_equals = true, default_missing_value = "new", value_enum)]
-    pub mnt: Option<NsMode>,
+    pub mnt: Option<Source>,
 
     /// With a new --mnt: propagation of its mounts. `unchanged` keeps the
     /// host's (as CRI-O's helper does); `slave` lets host mounts in but keeps
@@ -325,7 +308,7 @@ impl PinArgs {
             name: self.filename.as_deref(),
             namespaces: flags
                 .into_iter()
-                .filter_map(|(kind, mode)| Some((kind, mode?.into())))
+                .filter_map(|(kind, source)| Some((kind, source?)))
                 .collect(),
             sysctls: &self.sysctls,
             uid_mapping: self.uid_mapping.as_deref(),
