@@ -10,7 +10,7 @@
 //! 4. join the namespaces;
 //! 5. fork (the command lands in a joined PID namespace), exec, wait.
 
-use crate::cli::EnterArgs;
+use crate::caps::CapSet;
 use crate::cpuset::CpuSet;
 use crate::crictl;
 use crate::error::{Error, PathContext, Result};
@@ -51,19 +51,74 @@ const POD_MEMBERSHIP: [NsKind; 5] = [
     NsKind::Mnt,
 ];
 
-pub fn enter(args: &EnterArgs) -> Result<u8> {
+/// Whose namespaces `enter` joins.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// The namespaces pinned as `dir/<type>ns/name`.
+    Pin { dir: PathBuf, name: String },
+    /// A running process's (`/proc/PID/ns/*`).
+    Process(i32),
+    /// A CRI pod sandbox's (ID or name), resolved with `crictl inspectp`.
+    Pod(String),
+}
+
+/// What `pinns enter` is asked to do, as the command line gives it (values
+/// are checked here, in the order the work needs them).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnterRequest {
+    pub target: Target,
+    /// The kinds to join; empty means the target's default set.
+    pub selected: Vec<NsKind>,
+    /// Run on exactly these CPUs (kernel list format).
+    pub cpus: Option<String>,
+    /// Never run on these CPUs.
+    pub avoid_cpus: Option<String>,
+    /// Accept isolated, nohz_full and real-time-occupied CPUs in `cpus`.
+    pub allow_isolated: bool,
+    pub nice: Option<i32>,
+    /// Keep only these capabilities for the command.
+    pub caps: Option<CapSet>,
+    pub verbose: bool,
+    /// Empty: `$SHELL` or `/bin/sh`.
+    pub command: Vec<OsString>,
+}
+
+impl EnterRequest {
+    /// Whether a mount namespace will be joined: selected, or (nothing
+    /// selected) the target's: a process's always, a pin name's if pinned.
+    pub fn joins_mnt(&self) -> bool {
+        if !self.selected.is_empty() {
+            return self.selected.contains(&NsKind::Mnt);
+        }
+        match &self.target {
+            Target::Pin { dir, name } => {
+                std::fs::symlink_metadata(dir.join(NsKind::Mnt.dir_name()).join(name)).is_ok()
+            }
+            Target::Process(_) | Target::Pod(_) => true,
+        }
+    }
+
+    fn pid(&self) -> Option<i32> {
+        match self.target {
+            Target::Process(pid) => Some(pid),
+            _ => None,
+        }
+    }
+}
+
+pub fn enter(args: &EnterRequest) -> Result<u8> {
     sys::refuse_setid()?;
     let avoid = parse_cpus(args.avoid_cpus.as_deref())?;
     let explicit = args.cpus.as_deref().map(CpuSet::parse).transpose()?;
 
-    let held = args.pid.map(hold_process).transpose()?;
+    let held = args.pid().map(hold_process).transpose()?;
     // A pin is judged, and opened, by the pin directory's own rules.
-    let pins = match &args.name {
-        Some(name) => Some((PinDir::open(&args.dir)?, PinName::parse(name)?)),
-        None => None,
+    let pins = match &args.target {
+        Target::Pin { dir, name } => Some((PinDir::open(dir)?, PinName::parse(name)?)),
+        _ => None,
     };
-    let targets = open_all(&candidates(args)?, &describe(args), pins.as_ref())?;
-    if let (Some(pid), Some(held)) = (args.pid, &held) {
+    let targets = open_all(&candidates(args)?, &describe(&args.target), pins.as_ref())?;
+    if let (Some(pid), Some(held)) = (args.pid(), &held) {
         still_the_same_process(pid, held)?;
     }
     let tasks = pod_tasks(&targets)?;
@@ -108,18 +163,12 @@ struct Candidate {
     required: bool,
 }
 
-fn candidates(args: &EnterArgs) -> Result<Vec<Candidate>> {
-    let selected = args.selected();
-    let mut found = if let Some(name) = &args.name {
-        pin_candidates(&args.dir, &PinName::parse(name)?, &selected)?
-    } else if let Some(pid) = args.pid {
-        process_candidates(pid, &selected)?
-    } else if let Some(pod) = &args.pod {
-        pod_candidates(pod, crictl::resolve(pod)?, &selected)?
-    } else {
-        return Err(Error::Usage(
-            "give a pin NAME, --pid PID or --pod ID".into(),
-        ));
+fn candidates(args: &EnterRequest) -> Result<Vec<Candidate>> {
+    let selected = &args.selected;
+    let mut found = match &args.target {
+        Target::Pin { dir, name } => pin_candidates(dir, &PinName::parse(name)?, selected)?,
+        Target::Process(pid) => process_candidates(*pid, selected)?,
+        Target::Pod(pod) => pod_candidates(pod, crictl::resolve(pod)?, selected)?,
     };
     found.sort_by_key(|c| c.kind);
     found.dedup_by_key(|c| c.kind);
@@ -217,7 +266,7 @@ fn pod_candidates(
 
 /// An opened namespace file.
 #[derive(Debug)]
-struct Target {
+struct Opened {
     kind: NsKind,
     path: PathBuf,
     file: File,
@@ -230,7 +279,7 @@ fn open_all(
     candidates: &[Candidate],
     target: &str,
     pins: Option<&(Option<PinDir>, PinName)>,
-) -> Result<Vec<Target>> {
+) -> Result<Vec<Opened>> {
     let own_user =
         procs::ns_inode(Path::new("/proc/self/ns/user")).at("stat", "/proc/self/ns/user")?;
     let mut targets = Vec::new();
@@ -254,23 +303,22 @@ fn open_all(
 }
 
 /// Why a target with nothing to join is empty, for the error.
-fn describe(args: &EnterArgs) -> String {
+fn describe(target: &Target) -> String {
     let only_ours = "has no namespace but our own user namespace";
-    match (&args.name, args.pid, &args.pod) {
-        (Some(name), _, _) => format!(
+    match target {
+        Target::Pin { dir, name } => format!(
             "no namespace is pinned as {}/<type>ns/{name}",
-            args.dir.display()
+            dir.display()
         ),
-        (_, Some(pid), _) => format!("process {pid} {only_ours}"),
-        (_, _, Some(pod)) => format!("pod {pod:?} {only_ours}"),
-        _ => "no target".into(),
+        Target::Process(pid) => format!("process {pid} {only_ours}"),
+        Target::Pod(pod) => format!("pod {pod:?} {only_ours}"),
     }
 }
 
 /// Opens a pinned namespace through the pin directory's descriptors (no
 /// symlink below DIR is followed); anything but a namespace is nothing to
 /// join.
-fn open_pinned(dir: Option<&PinDir>, name: &PinName, c: &Candidate) -> Result<Option<Target>> {
+fn open_pinned(dir: Option<&PinDir>, name: &PinName, c: &Candidate) -> Result<Option<Opened>> {
     let type_dir = match dir {
         Some(dir) => dir.open_type(c.kind)?,
         None => None,
@@ -280,7 +328,7 @@ fn open_pinned(dir: Option<&PinDir>, name: &PinName, c: &Candidate) -> Result<Op
         None => None,
     };
     match found {
-        Some((inode, fd)) => Ok(Some(Target {
+        Some((inode, fd)) => Ok(Some(Opened {
             kind: c.kind,
             path: c.path.clone(),
             file: File::from(fd),
@@ -306,7 +354,7 @@ fn open_pinned(dir: Option<&PinDir>, name: &PinName, c: &Candidate) -> Result<Op
     }
 }
 
-fn open_one(c: &Candidate) -> Result<Option<Target>> {
+fn open_one(c: &Candidate) -> Result<Option<Opened>> {
     let file = match File::open(&c.path) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound && !c.required => return Ok(None),
@@ -330,7 +378,7 @@ fn open_one(c: &Candidate) -> Result<Option<Target>> {
         )));
     }
     let inode = sys::stat_fd(file.as_fd()).at("stat", &c.path)?.st_ino;
-    Ok(Some(Target {
+    Ok(Some(Opened {
         kind: c.kind,
         path: c.path.clone(),
         file,
@@ -342,7 +390,7 @@ fn open_one(c: &Candidate) -> Result<Option<Target>> {
 /// thread-group leader does (see `procs`). A namespace we share ourselves
 /// (the host's, e.g. a pod with host IPC) says nothing about membership and
 /// is left out. `/proc` is read once for all of them.
-fn pod_tasks(targets: &[Target]) -> Result<Vec<TaskSched>> {
+fn pod_tasks(targets: &[Opened]) -> Result<Vec<TaskSched>> {
     let mut kinds = Vec::new();
     for t in targets.iter().filter(|t| POD_MEMBERSHIP.contains(&t.kind)) {
         let own = format!("/proc/self/ns/{}", t.kind);
@@ -378,7 +426,7 @@ fn read_cpu_list(dir: &Path, file: &str, required: bool) -> Result<CpuSet> {
     }
 }
 
-fn report(targets: &[Target], placement: &Placement, nice: Option<i32>) {
+fn report(targets: &[Opened], placement: &Placement, nice: Option<i32>) {
     for t in targets {
         log::info(&format!(
             "joining {} namespace {} (inode {})",
@@ -418,7 +466,7 @@ fn apply_placement(placement: &Placement, nice: Option<i32>) -> Result<()> {
 }
 
 /// Joins every target. See [`join_order`].
-fn join(targets: &[Target]) -> Result<()> {
+fn join(targets: &[Opened]) -> Result<()> {
     let user = targets.iter().find(|t| t.kind == NsKind::User);
     let mut owned = Vec::new();
     for t in targets {
@@ -467,7 +515,7 @@ pub fn join_order(targets: &[(NsKind, bool)]) -> Vec<usize> {
 
 /// COMMAND, or `$SHELL` when it exists in the joined mount namespace, or
 /// `/bin/sh`.
-fn command(args: &EnterArgs) -> Vec<OsString> {
+fn command(args: &EnterRequest) -> Vec<OsString> {
     if !args.command.is_empty() {
         return args.command.clone();
     }

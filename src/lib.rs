@@ -67,8 +67,9 @@ pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> Result<u8> {
         None => pin_command(&cli.pin),
         Some(Command::Pin(args)) => pin_command(&args),
         Some(Command::Enter(args)) => {
-            require("enter", caps::enter_needs(joins_mnt(&args)))?;
-            enter::enter(&args)
+            let request = args.into_request()?;
+            require("enter", caps::enter_needs(request.joins_mnt()))?;
+            enter::enter(&request)
         }
         Some(Command::Cleanup(args)) => cleanup_command(&args),
         Some(Command::List(args)) => list_command(&args),
@@ -93,19 +94,6 @@ fn require(command: &str, needs: caps::Needs) -> Result<()> {
     match needs.check(command, have) {
         Some(line) => Err(Error::Refused(line)),
         None => Ok(()),
-    }
-}
-
-/// Whether `enter` will join a mount namespace: selected, or (nothing
-/// selected) the target's: a process's always, a pin name's if pinned.
-fn joins_mnt(args: &cli::EnterArgs) -> bool {
-    let selected = args.selected();
-    if !selected.is_empty() {
-        return selected.contains(&ns::NsKind::Mnt);
-    }
-    match &args.name {
-        Some(name) => std::fs::symlink_metadata(args.dir.join("mntns").join(name)).is_ok(),
-        None => true,
     }
 }
 

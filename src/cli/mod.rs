@@ -1,6 +1,8 @@
 //! The command line. Without a subcommand, pinns takes exactly the arguments
 //! CRI-O passes to its pinns helper; the subcommands are our additions.
 
+use crate::enter::{EnterRequest, Target};
+use crate::error::{Error, Result};
 use crate::ns::NsKind;
 use crate::pin::{PinRequest, Propagation, Source};
 use clap::{ArgGroup, Args, Parser, Subcommand};
@@ -402,8 +404,38 @@ pub struct EnterArgs {
 }
 
 impl EnterArgs {
+    /// The plain request `enter` works from. clap has made sure there is
+    /// exactly one target.
+    pub fn into_request(self) -> Result<EnterRequest> {
+        let selected = self.selected();
+        let target = match (self.name, self.pid, self.pod) {
+            (Some(name), _, _) => Target::Pin {
+                dir: self.dir,
+                name,
+            },
+            (_, Some(pid), _) => Target::Process(pid),
+            (_, _, Some(pod)) => Target::Pod(pod),
+            _ => {
+                return Err(Error::Usage(
+                    "give a pin NAME, --pid PID or --pod ID".into(),
+                ))
+            }
+        };
+        Ok(EnterRequest {
+            target,
+            selected,
+            cpus: self.cpus,
+            avoid_cpus: self.avoid_cpus,
+            allow_isolated: self.allow_isolated,
+            nice: self.nice,
+            caps: self.caps,
+            verbose: self.verbose,
+            command: self.command,
+        })
+    }
+
     /// The namespace kinds the selection flags name; empty when none was given.
-    pub fn selected(&self) -> Vec<NsKind> {
+    fn selected(&self) -> Vec<NsKind> {
         [
             (NsKind::User, self.user),
             (NsKind::Cgroup, self.cgroup),
@@ -555,6 +587,15 @@ mod tests {
         assert_eq!(args.dir, PathBuf::from("/var/run"));
         assert_eq!(args.selected(), vec![NsKind::Uts, NsKind::Net]);
         assert_eq!(args.command, ["ip", "-br", "a"].map(OsString::from));
+        let req = args.into_request().unwrap();
+        let pin = Target::Pin {
+            dir: "/var/run".into(),
+            name: "pod-a".into(),
+        };
+        assert_eq!(
+            (req.target, req.selected),
+            (pin, vec![NsKind::Uts, NsKind::Net])
+        );
 
         let cli = parse(&["enter", "--pid", "42", "-p", "--nice", "-5"]).unwrap();
         let Some(Command::Enter(args)) = cli.command else {
@@ -563,6 +604,15 @@ mod tests {
         assert_eq!((args.pid, args.nice), (Some(42), Some(-5)));
         assert_eq!(args.selected(), vec![NsKind::Pid]);
         assert!(args.command.is_empty());
+        let req = args.into_request().unwrap();
+        assert_eq!((req.target, req.nice), (Target::Process(42), Some(-5)));
+        let Some(Command::Enter(args)) = parse(&["enter", "--pod", "web"]).unwrap().command else {
+            panic!("not enter")
+        };
+        assert_eq!(
+            args.into_request().unwrap().target,
+            Target::Pod("web".into())
+        );
 
         assert!(parse(&["enter"]).is_err());
         assert!(parse(&["enter", "a", "--pid", "1"]).is_err());
