@@ -26,26 +26,42 @@ struct Row {
     kind: NsKind,
     proc_name: &'static str,
     flag: CloneFlags,
+    /// The one-letter option naming the kind (CRI-O's pinns and nsenter use
+    /// the same letters).
+    short: char,
     pinnable: bool,
 }
 
 const TABLE: [Row; 7] = [
-    row(NsKind::User, "user", CloneFlags::CLONE_NEWUSER, true),
-    row(NsKind::Cgroup, "cgroup", CloneFlags::CLONE_NEWCGROUP, true),
-    row(NsKind::Ipc, "ipc", CloneFlags::CLONE_NEWIPC, true),
-    row(NsKind::Uts, "uts", CloneFlags::CLONE_NEWUTS, true),
-    row(NsKind::Net, "net", CloneFlags::CLONE_NEWNET, true),
+    row(NsKind::User, "user", CloneFlags::CLONE_NEWUSER, 'U', true),
+    row(
+        NsKind::Cgroup,
+        "cgroup",
+        CloneFlags::CLONE_NEWCGROUP,
+        'c',
+        true,
+    ),
+    row(NsKind::Ipc, "ipc", CloneFlags::CLONE_NEWIPC, 'i', true),
+    row(NsKind::Uts, "uts", CloneFlags::CLONE_NEWUTS, 'u', true),
+    row(NsKind::Net, "net", CloneFlags::CLONE_NEWNET, 'n', true),
     // A shared PID namespace needs a live PID 1 to reap orphans, so it is
     // never pinned; it is only joined by `enter`.
-    row(NsKind::Pid, "pid", CloneFlags::CLONE_NEWPID, false),
-    row(NsKind::Mnt, "mnt", CloneFlags::CLONE_NEWNS, true),
+    row(NsKind::Pid, "pid", CloneFlags::CLONE_NEWPID, 'p', false),
+    row(NsKind::Mnt, "mnt", CloneFlags::CLONE_NEWNS, 'm', true),
 ];
 
-const fn row(kind: NsKind, proc_name: &'static str, flag: CloneFlags, pinnable: bool) -> Row {
+const fn row(
+    kind: NsKind,
+    proc_name: &'static str,
+    flag: CloneFlags,
+    short: char,
+    pinnable: bool,
+) -> Row {
     Row {
         kind,
         proc_name,
         flag,
+        short,
         pinnable,
     }
 }
@@ -87,6 +103,12 @@ impl NsKind {
         self.row().flag
     }
 
+    /// The one-letter command-line option (`-n` for net); the long one is
+    /// the `/proc` name (`--net`).
+    pub fn short_flag(self) -> char {
+        self.row().short
+    }
+
     pub fn from_proc_name(name: &str) -> Option<NsKind> {
         TABLE.iter().find(|r| r.proc_name == name).map(|r| r.kind)
     }
@@ -121,6 +143,14 @@ mod tests {
         assert_eq!(order.first(), Some(&NsKind::User));
         assert_eq!(order.last(), Some(&NsKind::Mnt));
         assert!(!order.contains(&NsKind::Pid));
+    }
+
+    #[test]
+    fn short_flags_are_distinct() {
+        let mut shorts: Vec<char> = TABLE.iter().map(|r| r.short).collect();
+        shorts.sort_unstable();
+        shorts.dedup();
+        assert_eq!(shorts.len(), TABLE.len());
     }
 
     #[test]

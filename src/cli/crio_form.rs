@@ -13,6 +13,7 @@
 //! one-argument list (`'k1=v1'+'k2=v2'`) is split by `sysctl::parse_all`,
 //! so both read it alike.
 
+use super::ns_flags::pin_kind_of;
 use super::PinArgs;
 use crate::pin::{Propagation, Source};
 use clap::ValueEnum;
@@ -41,13 +42,16 @@ pub fn recognise(argv: &[OsString]) -> Option<PinArgs> {
                 &mut args.mnt_propagation,
                 Propagation::from_str(value(attached, &mut rest)?, false).ok()?,
             )?,
-            "-u" | "--uts" => set_once(&mut args.uts, mode(attached)?)?,
-            "-i" | "--ipc" => set_once(&mut args.ipc, mode(attached)?)?,
-            "-n" | "--net" => set_once(&mut args.net, mode(attached)?)?,
-            "-U" | "--user" => set_once(&mut args.user, mode(attached)?)?,
-            "-c" | "--cgroup" => set_once(&mut args.cgroup, mode(attached)?)?,
-            "-m" | "--mnt" => set_once(&mut args.mnt, mode(attached)?)?,
-            _ => return None,
+            // A namespace flag, each at most once.
+            flag => {
+                let kind = pin_kind_of(flag)?;
+                let source = mode(attached)?;
+                args.namespaces
+                    .0
+                    .insert(kind, source)
+                    .is_none()
+                    .then_some(())?;
+            }
         }
     }
     Some(args)

@@ -4,13 +4,16 @@
 use crate::enter::{EnterRequest, Target};
 use crate::error::{Error, Result};
 use crate::ns::NsKind;
-use crate::pin::{PinRequest, Propagation, Source};
+use crate::pin::{PinRequest, Propagation};
 use clap::{ArgGroup, Args, Parser, Subcommand};
 use std::ffi::OsString;
 use std::path::PathBuf;
 
 pub mod crio_form;
+mod ns_flags;
 mod values;
+
+pub use ns_flags::{EnterSelection, PinNamespaces};
 
 /// Where every subcommand looks for pins unless told: CRI-O's default
 /// `namespaces_dir`.
@@ -256,29 +259,8 @@ pub struct PinArgs {
     #[arg(short = 's', long = "sysctl", value_name = "KEY=VALUE")]
     pub sysctls: Vec<String>,
 
-    /// Pin a UTS namespace (new, or the caller's with =host)
-    #[arg(short = 'u', long, value_name = "MODE", num_args = 0..=1, require_equals = true, default_missing_value = "new", value_enum)]
-    pub uts: Option<Source>,
-
-    /// Pin an IPC namespace (new, or the caller's with =host)
-    #[arg(short = 'i', long, value_name = "MODE", num_args = 0..=1, require_equals = true, default_missing_value = "new", value_enum)]
-    pub ipc: Option<Source>,
-
-    /// Pin a network namespace (new, or the caller's with =host)
-    #[arg(short = 'n', long, value_name = "MODE", num_args = 0..=1, require_equals = true, default_missing_value = "new", value_enum)]
-    pub net: Option<Source>,
-
-    /// Pin a user namespace; a new one needs --uid-mapping and --gid-mapping
-    #[arg(short = 'U', long, value_name = "MODE", num_args = 0..=1, require_equals = true, default_missing_value = "new", value_enum)]
-    pub user: Option<Source>,
-
-    /// Pin a cgroup namespace (new, or the caller's with =host)
-    #[arg(short = 'c', long, value_name = "MODE", num_args = 0..=1, require_equals = true, default_missing_value = "new", value_enum)]
-    pub cgroup: Option<Source>,
-
-    /// Pin a mount namespace; DIR/mntns is made an unbindable mount first
-    #[arg(short = 'm', long, value_name = "MODE", num_args = 0..=1, require_equals = true, default_missing_value = "new", value_enum)]
-    pub mnt: Option<Source>,
+    #[command(flatten)]
+    pub namespaces: PinNamespaces,
 
     /// With a new --mnt: propagation of its mounts. `unchanged` keeps the
     /// host's (as CRI-O's helper does); `slave` lets host mounts in but keeps
@@ -297,21 +279,10 @@ pub struct PinArgs {
 
 impl PinArgs {
     pub fn request(&self) -> PinRequest<'_> {
-        let flags = [
-            (NsKind::User, self.user),
-            (NsKind::Cgroup, self.cgroup),
-            (NsKind::Ipc, self.ipc),
-            (NsKind::Uts, self.uts),
-            (NsKind::Net, self.net),
-            (NsKind::Mnt, self.mnt),
-        ];
         PinRequest {
             dir: self.dir.as_deref(),
             name: self.filename.as_deref(),
-            namespaces: flags
-                .into_iter()
-                .filter_map(|(kind, source)| Some((kind, source?)))
-                .collect(),
+            namespaces: self.namespaces.0.iter().map(|(k, s)| (*k, *s)).collect(),
             sysctls: &self.sysctls,
             uid_mapping: self.uid_mapping.as_deref(),
             gid_mapping: self.gid_mapping.as_deref(),
@@ -341,34 +312,8 @@ pub struct EnterArgs {
     #[arg(long = "pod", value_name = "ID|NAME")]
     pub pod: Option<String>,
 
-    /// Join only the network namespace (selection flags combine)
-    #[arg(short = 'n', long)]
-    pub net: bool,
-
-    /// Join only the IPC namespace (selection flags combine)
-    #[arg(short = 'i', long)]
-    pub ipc: bool,
-
-    /// Join only the UTS namespace (selection flags combine)
-    #[arg(short = 'u', long)]
-    pub uts: bool,
-
-    /// Join only the user namespace (selection flags combine)
-    #[arg(short = 'U', long)]
-    pub user: bool,
-
-    /// Join only the mount namespace (selection flags combine)
-    #[arg(short = 'm', long)]
-    pub mnt: bool,
-
-    /// Join only the cgroup namespace (selection flags combine)
-    #[arg(short = 'c', long)]
-    pub cgroup: bool,
-
-    /// Join only the PID namespace (selection flags combine; `--pid` names
-    /// the target process)
-    #[arg(short = 'p', long = "pidns")]
-    pub pidns: bool,
+    #[command(flatten)]
+    pub selection: EnterSelection,
 
     /// Run on exactly these CPUs (kernel list format, e.g. 0-1,4); refused
     /// if one is isolated, nohz_full or used by a real-time task of the pod
@@ -436,18 +381,7 @@ impl EnterArgs {
 
     /// The namespace kinds the selection flags name; empty when none was given.
     fn selected(&self) -> Vec<NsKind> {
-        [
-            (NsKind::User, self.user),
-            (NsKind::Cgroup, self.cgroup),
-            (NsKind::Ipc, self.ipc),
-            (NsKind::Uts, self.uts),
-            (NsKind::Net, self.net),
-            (NsKind::Pid, self.pidns),
-            (NsKind::Mnt, self.mnt),
-        ]
-        .into_iter()
-        .filter_map(|(kind, on)| on.then_some(kind))
-        .collect()
+        self.selection.0.iter().copied().collect()
     }
 }
 
@@ -501,6 +435,7 @@ pub fn one_line(err: &clap::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::pin::Source;
     use clap::CommandFactory;
 
     fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
