@@ -5,7 +5,7 @@
 
 pub mod caps;
 pub mod classify;
-pub mod cleanup;
+mod cleanup;
 pub mod cli;
 pub mod cpuset;
 pub mod crictl;
