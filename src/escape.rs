@@ -77,7 +77,9 @@ fn hidden(c: char) -> bool {
 }
 
 /// The bytes an [`escape`]d text stands for; `None` if `text` is not
-/// something [`escape`] can produce.
+/// something [`escape`] can produce. Only the tests need it: it proves the
+/// escaping loses nothing.
+#[cfg(test)]
 pub fn unescape(text: &str) -> Option<Vec<u8>> {
     let mut out = Vec::with_capacity(text.len());
     let mut chars = text.chars();

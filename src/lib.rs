@@ -3,30 +3,30 @@
 //! Layout: `cli` parses, `pin` (and one module per subcommand) decides,
 //! `sys` performs syscalls; `name`, `sysctl`, `idmap` are pure parsers.
 
-pub mod caps;
-pub mod classify;
+mod caps;
+mod classify;
 mod cleanup;
 pub mod cli;
-pub mod cpuset;
-pub mod crictl;
-pub mod duration;
-pub mod enter;
+mod cpuset;
+mod crictl;
+mod duration;
+mod enter;
 pub mod error;
-pub mod escape;
-pub mod idmap;
-pub mod inspect;
-pub mod keep;
-pub mod list;
-pub mod name;
-pub mod ns;
+mod escape;
+mod idmap;
+mod inspect;
+mod keep;
+mod list;
+mod name;
+mod ns;
 pub mod output;
 pub mod pin;
-pub mod pindir;
-pub mod placement;
+mod pindir;
+mod placement;
 pub mod procs;
 pub mod sys;
-pub mod sysctl;
-pub mod sysctl_write;
+mod sysctl;
+mod sysctl_write;
 
 use clap::Parser;
 use cli::{Cli, Command};
