@@ -21,22 +21,6 @@ fn os(args: &[&str]) -> Vec<OsString> {
     args.iter().map(OsString::from).collect()
 }
 
-/// 340 ranges whose uid_map text is 4095 + `extra` bytes: the kernel's
-/// largest one-page write when `extra` is 0 (see src/idmap.rs).
-pub fn page_sized_map(extra: usize) -> String {
-    (0..340u32)
-        .map(|i| {
-            let host = if i < 214 {
-                1_000 + 10 * i
-            } else {
-                50_000 + 10 * i
-            };
-            let size = if (i as usize) < extra { 10 } else { 1 };
-            format!("{}-{host}-{size}@", i * 10)
-        })
-        .collect()
-}
-
 fn cases(t: &TestDir) -> Vec<Case> {
     let d = path_str(&t.pins()).to_string();
     let file_dir = path_str(&t.path().join("a-file")).to_string();

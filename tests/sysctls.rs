@@ -300,21 +300,6 @@ fn ping_group_range_is_narrowed_in_a_user_namespace_pod() {
     );
 }
 
-/// 340 ranges, 4095 bytes of uid_map text: the kernel's largest map.
-fn page_sized_map(extra: usize) -> String {
-    (0..340u32)
-        .map(|i| {
-            let host = if i < 214 {
-                1_000 + 10 * i
-            } else {
-                50_000 + 10 * i
-            };
-            let size = if (i as usize) < extra { 10 } else { 1 };
-            format!("{}-{host}-{size}@", i * 10)
-        })
-        .collect()
-}
-
 #[test]
 fn the_largest_id_map_is_taken_by_the_kernel() {
     let t = TestDir::new();

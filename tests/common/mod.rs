@@ -259,3 +259,19 @@ pub fn readme_count(key: &str, value: usize) {
         );
     }
 }
+
+/// 340 ranges whose uid_map text is 4095 + `extra` bytes: the kernel's
+/// largest one-page write when `extra` is 0 (src/idmap.rs has its unit-test twin).
+pub fn page_sized_map(extra: usize) -> String {
+    (0..340u32)
+        .map(|i| {
+            let host = if i < 214 {
+                1_000 + 10 * i
+            } else {
+                50_000 + 10 * i
+            };
+            let size = if (i as usize) < extra { 10 } else { 1 };
+            format!("{}-{host}-{size}@", i * 10)
+        })
+        .collect()
+}
