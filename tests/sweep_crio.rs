@@ -53,6 +53,25 @@ fn pin_name(crio: &Crio, pod_id: &str) -> (String, Vec<PathBuf>) {
     (name, paths)
 }
 
+/// `pinns cleanup --orphans --older-than 0s --json` asking the harness's
+/// CRI-O; it must succeed.
+fn sweep_json(crio: &Crio, d: &str) -> Value {
+    let (code, out, err) = pinns_asking(
+        crio,
+        &[
+            "cleanup",
+            "-d",
+            d,
+            "--orphans",
+            "--older-than",
+            "0s",
+            "--json",
+        ],
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    serde_json::from_str(&out).unwrap()
+}
+
 #[test]
 fn a_sandbox_with_no_process_known_to_crio_survives_while_an_unknown_pin_goes() {
     let Some(crio) = Crio::start(pinns_under_test(), Options::default()) else {
@@ -111,20 +130,7 @@ fn a_sandbox_with_no_process_known_to_crio_survives_while_an_unknown_pin_goes() 
         "{listing}"
     );
 
-    let (code, out, err) = pinns_asking(
-        &crio,
-        &[
-            "cleanup",
-            "-d",
-            d,
-            "--orphans",
-            "--older-than",
-            "0s",
-            "--json",
-        ],
-    );
-    assert_eq!(code, 0, "{out}{err}");
-    let r: Value = serde_json::from_str(&out).unwrap();
+    let r = sweep_json(&crio, d);
     assert_eq!(item(&r, unknown)["outcome"], "removed", "{r}");
     for name in [&idle_name, &exited_name] {
         let it = item(&r, name);
@@ -169,20 +175,7 @@ fn a_sandbox_with_no_process_known_to_crio_survives_while_an_unknown_pin_goes() 
     // own teardown), and the sweep has nothing of theirs left to judge.
     crio.remove_pod(&idle_id);
     crio.remove_pod(&exited_id);
-    let (code, out, err) = pinns_asking(
-        &crio,
-        &[
-            "cleanup",
-            "-d",
-            d,
-            "--orphans",
-            "--older-than",
-            "0s",
-            "--json",
-        ],
-    );
-    assert_eq!(code, 0, "{out}{err}");
-    let r: Value = serde_json::from_str(&out).unwrap();
+    let r = sweep_json(&crio, d);
     assert_eq!(item(&r, again)["outcome"], "removed", "{r}");
     assert_eq!(r["summary"]["found"], 1, "{r}");
 }
