@@ -200,9 +200,9 @@ fn pin_candidates(dir: &Path, name: &PinName, selected: &[NsKind]) -> Result<Vec
 /// are looked up, so that the PID cannot silently come to name another
 /// process (see [`still_the_same_process`]).
 fn hold_process(pid: i32) -> Result<PidFd> {
-    PidFd::open(pid).map_err(|e| match e {
-        Errno::ESRCH => Error::Refused(format!("no process with pid {pid}")),
-        e => Error::call(format!("pidfd_open({pid})"), e),
+    PidFd::open(pid).map_err(|e| match e.errno() {
+        Some(Errno::ESRCH) => Error::Refused(format!("no process with pid {pid}")),
+        _ => e,
     })
 }
 
@@ -211,12 +211,11 @@ fn hold_process(pid: i32) -> Result<PidFd> {
 /// files may belong to a stranger. While it lives (or is an unreaped
 /// zombie) its PID is not reused, so the files are its own.
 fn still_the_same_process(pid: i32, held: &PidFd) -> Result<()> {
-    match held.is_alive() {
-        Ok(true) => Ok(()),
-        Ok(false) => Err(Error::Refused(format!(
+    match held.is_alive()? {
+        true => Ok(()),
+        false => Err(Error::Refused(format!(
             "process {pid} exited while its namespaces were being opened; nothing joined"
         ))),
-        Err(e) => Err(Error::call(format!("pidfd_send_signal({pid}, 0)"), e)),
     }
 }
 

@@ -14,7 +14,6 @@ use crate::ns::NsKind;
 use crate::sys::proclinks::ProcDir;
 use std::collections::{BTreeSet, HashMap};
 use std::fmt;
-use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
@@ -82,7 +81,8 @@ impl NsIndex {
 
 /// Tasks living in at least one of the `wanted` namespaces (kind, inode),
 /// sorted: one pass over `/proc` that looks, per task, at the wanted kinds
-/// only and stops at the first that matches.
+/// only and stops at the first that matches. A task that matches is
+/// checked once more not to be a kernel thread (see [`Scan`]).
 pub fn members(wanted: &[(NsKind, u64)]) -> Vec<TaskId> {
     if wanted.is_empty() {
         return Vec::new();
@@ -96,6 +96,7 @@ pub fn members(wanted: &[(NsKind, u64)]) -> Vec<TaskId> {
                 .iter()
                 .any(|&(kind, ino)| link_inode(&proc, task, kind) == Some(ino))
         })
+        .filter(|task| !is_kernel_thread(&proc, task.pid))
         .collect();
     found.sort_unstable();
     found
@@ -103,18 +104,91 @@ pub fn members(wanted: &[(NsKind, u64)]) -> Vec<TaskId> {
 
 /// Every task that may live in a pod's namespaces: all but kernel threads,
 /// which live in the initial namespaces and are most of the tasks on a
-/// many-CPU node (see [`ProcDir::is_kernel_thread`]).
+/// many-CPU node (see [`Scan`]).
 fn candidate_tasks(proc: &ProcDir) -> impl Iterator<Item = TaskId> + '_ {
-    pids()
-        .into_iter()
-        .filter(|&pid| !proc.is_kernel_thread(pid))
-        .flat_map(|pid| tids(pid).into_iter().map(move |tid| TaskId { pid, tid }))
+    let pids = pids();
+    // Read after the listing: a kernel thread listed was already a child.
+    let scan = Scan::new(proc);
+    pids.into_iter()
+        .flat_map(move |pid| scan.process_tasks(pid))
+}
+
+/// How kernel threads are left out cheaply. Every kernel thread but
+/// kthreadd is a child of kthreadd, and one read of its `children` file
+/// names them all (kthreadd itself is tested first): a child with no program (`/proc/PID/exe` reads ENOENT)
+/// is a kernel thread, one `readlink` each; the only other children of
+/// kthreadd are usermode helpers, programs like any other. Any other
+/// process of one task is its leader, looked at without a listing of its
+/// tasks; one that exited has no namespace links to match.
+///
+/// The `children` file may miss a child that exits while it is read, and
+/// it is absent without CONFIG_PROC_CHILDREN, or where PID 2 is not
+/// kthreadd (a PID namespace of our own): then every process is first
+/// tested as `is_kernel_thread` does. A kernel thread missed still lives
+/// in the initial namespaces only, and [`members`] tests what matched.
+struct Scan<'a> {
+    proc: &'a ProcDir,
+    kthreadd_children: Option<BTreeSet<i32>>,
+}
+
+const KTHREADD: i32 = 2;
+
+impl<'a> Scan<'a> {
+    fn new(proc: &'a ProcDir) -> Scan<'a> {
+        let kthreadd_children = is_kernel_thread(proc, KTHREADD)
+            .then(|| proc.children(KTHREADD).ok())
+            .flatten()
+            .map(|text| parse_pid_list(&text).chain([KTHREADD]).collect());
+        Scan {
+            proc,
+            kthreadd_children,
+        }
+    }
+
+    /// The tasks of process `pid`, none for a kernel thread.
+    fn process_tasks(&self, pid: i32) -> Vec<TaskId> {
+        let tids = match &self.kthreadd_children {
+            Some(kthreads) if kthreads.contains(&pid) && !self.has_exe(pid) => Vec::new(),
+            Some(_) => self.tids(pid),
+            None if is_kernel_thread(self.proc, pid) => Vec::new(),
+            None => self.tids(pid),
+        };
+        tids.into_iter().map(|tid| TaskId { pid, tid }).collect()
+    }
+
+    /// The task count comes first (one `stat`), so that a single-threaded
+    /// process, most of a node's, is never listed: its one task is its
+    /// leader.
+    fn tids(&self, pid: i32) -> Vec<i32> {
+        match self.proc.task_count(pid) {
+            Ok(1) => vec![pid],
+            _ => tids(pid),
+        }
+    }
+
+    fn has_exe(&self, pid: i32) -> bool {
+        self.proc.has_exe(pid).unwrap_or(true)
+    }
+}
+
+/// Whether `pid` is a kernel thread (or a process with nothing left
+/// alive): no program, as for a thread-group leader that has exited, and a
+/// single task, so that no worker outlives a gone leader.
+fn is_kernel_thread(proc: &ProcDir, pid: i32) -> bool {
+    !proc.has_exe(pid).unwrap_or(true) && matches!(proc.task_count(pid), Ok(1))
+}
+
+/// PIDs in a `children` file: decimal numbers separated by spaces.
+pub fn parse_pid_list(text: &[u8]) -> impl Iterator<Item = i32> + '_ {
+    text.split(|b| b.is_ascii_whitespace())
+        .filter_map(|n| std::str::from_utf8(n).ok()?.parse().ok())
 }
 
 /// A task's namespace inode, read with one `readlink` (see `sys::proclinks`).
 fn link_inode(proc: &ProcDir, task: TaskId, kind: NsKind) -> Option<u64> {
-    let link = proc.ns_link(task.pid, task.tid, kind.proc_name())?;
-    parse_ns_link(link.as_bytes(), kind)
+    let mut buf = [0u8; 64];
+    let link = proc.ns_link(task.tid, kind.proc_name(), &mut buf).ok()?;
+    parse_ns_link(link, kind)
 }
 
 /// The inode in a namespace link's text, `<type>:[<inode>]`, if it is of
@@ -428,11 +502,34 @@ mod tests {
         assert!(members(&[(NsKind::Ipc, 1), (NsKind::Net, net)]).contains(&task));
         assert!(!members(&[(NsKind::Net, 1)]).contains(&task));
         assert!(members(&[]).is_empty());
-        // kthreadd (PID 2 where the PID namespace is the host's) is one.
+        // kthreadd (PID 2 where the PID namespace is the host's) is a
+        // kernel thread: no task of it is looked at.
         if let Ok(comm) = std::fs::read_to_string("/proc/2/comm") {
-            assert_eq!(proc.is_kernel_thread(2), comm.trim() == "kthreadd");
+            assert_eq!(is_kernel_thread(&proc, 2), comm.trim() == "kthreadd");
+            let scan = Scan::new(&proc);
+            assert_eq!(scan.kthreadd_children.is_some(), comm.trim() == "kthreadd");
+            assert_eq!(scan.process_tasks(2).is_empty(), comm.trim() == "kthreadd");
+            // Every child of kthreadd without a program is left out.
+            for child in scan.kthreadd_children.iter().flatten() {
+                if !scan.has_exe(*child) {
+                    assert!(scan.process_tasks(*child).is_empty(), "{child}");
+                }
+            }
         }
-        assert!(!proc.is_kernel_thread(me));
+        let scan = Scan::new(&proc);
+        assert!(scan.process_tasks(me).contains(&task));
+        assert!(!is_kernel_thread(&proc, me));
+        // A single-threaded process is its leader, found without a listing.
+        let mut child = std::process::Command::new("sleep")
+            .arg("30")
+            .spawn()
+            .unwrap();
+        let pid = child.id() as i32;
+        assert_eq!(proc.task_count(pid).unwrap(), 1);
+        assert_eq!(scan.process_tasks(pid), vec![TaskId { pid, tid: pid }]);
+        child.kill().unwrap();
+        child.wait().unwrap();
+        assert!(scan.process_tasks(pid).is_empty());
     }
 
     proptest! {
@@ -440,6 +537,12 @@ mod tests {
         fn ns_link_parser_reads_what_the_kernel_writes(ino in any::<u32>()) {
             let text = format!("uts:[{ino}]");
             prop_assert_eq!(parse_ns_link(text.as_bytes(), NsKind::Uts), Some(u64::from(ino)));
+        }
+
+        #[test]
+        fn pid_lists_read_back(pids in proptest::collection::vec(1..i32::MAX, 0..50)) {
+            let text: String = pids.iter().map(|p| format!("{p} ")).collect();
+            prop_assert_eq!(parse_pid_list(text.as_bytes()).collect::<Vec<_>>(), pids);
         }
 
         #[test]

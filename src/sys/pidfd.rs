@@ -2,29 +2,35 @@
 //! hands to a new process once the old one is reaped, a pidfd keeps naming
 //! the one process it was opened for.
 
+use crate::error::{Error, Result};
 use nix::errno::Errno;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 
-pub struct PidFd(OwnedFd);
+pub struct PidFd {
+    fd: OwnedFd,
+    pid: i32,
+}
 
 impl PidFd {
-    pub fn open(pid: i32) -> nix::Result<PidFd> {
+    /// ESRCH: no process `pid`.
+    pub fn open(pid: i32) -> Result<PidFd> {
         // SAFETY: plain integer arguments; the kernel returns a new
         // descriptor (close-on-exec) or -1.
         let raw = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
-        let raw = Errno::result(raw)?;
+        let raw = Errno::result(raw).map_err(|e| Error::call(format!("pidfd_open({pid})"), e))?;
         // SAFETY: pidfd_open just returned this descriptor; nothing else owns it.
-        Ok(PidFd(unsafe { OwnedFd::from_raw_fd(raw as i32) }))
+        let fd = unsafe { OwnedFd::from_raw_fd(raw as i32) };
+        Ok(PidFd { fd, pid })
     }
 
     /// Whether the process has not been reaped yet (signal 0 only checks).
     /// Its PID cannot have been reused while this holds.
-    pub fn is_alive(&self) -> nix::Result<bool> {
+    pub fn is_alive(&self) -> Result<bool> {
         // SAFETY: signal 0 with no siginfo sends nothing.
         let rc = unsafe {
             libc::syscall(
                 libc::SYS_pidfd_send_signal,
-                self.0.as_raw_fd(),
+                self.fd.as_raw_fd(),
                 0,
                 std::ptr::null::<libc::siginfo_t>(),
                 0,
@@ -33,7 +39,10 @@ impl PidFd {
         match Errno::result(rc) {
             Ok(_) => Ok(true),
             Err(Errno::ESRCH) => Ok(false),
-            Err(e) => Err(e),
+            Err(e) => Err(Error::call(
+                format!("pidfd_send_signal({}, 0)", self.pid),
+                e,
+            )),
         }
     }
 }
@@ -53,6 +62,11 @@ mod tests {
         child.kill().unwrap();
         child.wait().unwrap();
         assert!(!held.is_alive().unwrap());
-        assert_eq!(PidFd::open(i32::MAX).err(), Some(Errno::ESRCH));
+        let gone = PidFd::open(i32::MAX).err().unwrap();
+        assert_eq!(gone.errno(), Some(Errno::ESRCH));
+        assert_eq!(
+            gone.to_string(),
+            format!("pidfd_open({}): ESRCH: No such process", i32::MAX)
+        );
     }
 }

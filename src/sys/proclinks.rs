@@ -1,50 +1,106 @@
-//! Namespace links under `/proc`, read through one descriptor of `/proc`.
+//! Per-task facts under `/proc`, read through one descriptor of `/proc`.
 //!
 //! Finding who lives in a namespace means looking at every task on the
-//! node, so this is the one loop whose cost grows with the node. `readlink`
-//! of `/proc/<pid>/task/<tid>/ns/<type>` answers with the namespace's inode
-//! as text ("net:[4026531840]"); `stat` would also make the kernel open a
-//! path to the namespace to stat it, about twice the time per task.
+//! node, so this is the one loop whose cost grows with the node: each call
+//! here is one syscall with a short relative path. `readlink` of a
+//! namespace link answers with the namespace's inode as text
+//! ("net:[4026531840]"); `stat` would also make the kernel open a path to
+//! the namespace to stat it, about twice the time per task.
 
 use super::open_dir_at;
+use crate::error::{Error, Result};
 use nix::errno::Errno;
-use nix::fcntl::AtFlags;
-use std::ffi::OsString;
-use std::os::fd::{AsRawFd, OwnedFd};
+use nix::fcntl::{AtFlags, OFlag};
+use nix::sys::stat::Mode;
+use std::io::{Read, Write};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::path::Path;
 
 pub struct ProcDir(OwnedFd);
 
 impl ProcDir {
-    pub fn open() -> nix::Result<ProcDir> {
-        open_dir_at(None, Path::new("/proc")).map(ProcDir)
+    pub fn open() -> Result<ProcDir> {
+        open_dir_at(None, Path::new("/proc"))
+            .map(ProcDir)
+            .map_err(|e| Error::path("open", "/proc", e))
     }
 
-    /// The link text of `/proc/<pid>/task/<tid>/ns/<name>`; `None` once the
-    /// task is gone or where its links may not be read.
-    pub fn ns_link(&self, pid: i32, tid: i32, name: &str) -> Option<OsString> {
-        let link = format!("{pid}/task/{tid}/ns/{name}");
-        nix::fcntl::readlinkat(Some(self.0.as_raw_fd()), &*link).ok()
-    }
-
-    /// Whether `pid` is a kernel thread (or a process with nothing left
-    /// alive): `/proc/<pid>/exe` reads ENOENT, as it does for a kernel
-    /// thread and for a thread-group leader that has exited, and the
-    /// process has a single task (`/proc/<pid>/task` links 2 + threads), so
-    /// no worker outlives a gone leader. Two calls, where reading its tasks
-    /// and their links would take four and more.
-    pub fn is_kernel_thread(&self, pid: i32) -> bool {
-        let dir = Some(self.0.as_raw_fd());
-        if !matches!(
-            nix::fcntl::readlinkat(dir, &*format!("{pid}/exe")),
-            Err(Errno::ENOENT)
-        ) {
-            return false;
+    /// The link text of task `tid`'s namespace link `name`, read into
+    /// `buf` (a namespace link is "<type>:[<inode>]", well under 64 bytes).
+    /// `/proc/<tid>` names the task itself even where `tid` is not a
+    /// process (it is not listed, but found), and its namespace links are
+    /// the task's own: the same links as `/proc/<pid>/task/<tid>/ns/<name>`,
+    /// two path components shorter. Fails (ENOENT) once the task is gone or
+    /// where its links may not be read.
+    pub fn ns_link<'b>(&self, tid: i32, name: &str, buf: &'b mut [u8; 64]) -> Result<&'b [u8]> {
+        match self.readlink(format_args!("{tid}/ns/{name}"), buf) {
+            Ok(n) => Ok(&buf[..n]),
+            Err(e) => Err(Error::path("readlink", format!("/proc/{tid}/ns/{name}"), e)),
         }
+    }
+
+    /// `readlinkat` of `path` under `/proc` into `buf`, truncating: this
+    /// runs for every task on the node, so the path is built on the stack
+    /// and nothing is allocated.
+    fn readlink(&self, path: std::fmt::Arguments<'_>, buf: &mut [u8]) -> nix::Result<usize> {
+        let mut text = [0u8; 64];
+        // The last byte stays 0: the path's terminating NUL.
+        let mut cursor = &mut text[..63];
+        cursor.write_fmt(path).map_err(|_| Errno::ENAMETOOLONG)?;
+        // SAFETY: `text` is NUL-terminated and `buf` writable for its whole
+        // length; both outlive the call.
+        let n = unsafe {
+            libc::readlinkat(
+                self.0.as_raw_fd(),
+                text.as_ptr().cast(),
+                buf.as_mut_ptr().cast(),
+                buf.len(),
+            )
+        };
+        Errno::result(n).map(|n| n as usize)
+    }
+
+    /// How many tasks (threads) process `pid` has: `/proc/<pid>/task` has
+    /// 2 + that many links, so one `stat` answers without listing it.
+    pub fn task_count(&self, pid: i32) -> Result<u64> {
         let task = format!("{pid}/task");
-        matches!(
-            nix::sys::stat::fstatat(dir, &*task, AtFlags::AT_SYMLINK_NOFOLLOW),
-            Ok(st) if st.st_nlink == 3
+        nix::sys::stat::fstatat(
+            Some(self.0.as_raw_fd()),
+            &*task,
+            AtFlags::AT_SYMLINK_NOFOLLOW,
         )
+        .map(|st| st.st_nlink.saturating_sub(2))
+        .map_err(|e| Error::path("stat", Path::new("/proc").join(&task), e))
+    }
+
+    /// The `children` file of process `pid`'s leader: its children's PIDs.
+    pub fn children(&self, pid: i32) -> Result<Vec<u8>> {
+        let path = format!("{pid}/task/{pid}/children");
+        let fd = super::openat_owned(
+            Some(self.0.as_fd()),
+            Path::new(&path),
+            OFlag::O_RDONLY,
+            Mode::empty(),
+        )
+        .map_err(|e| Error::path("open", Path::new("/proc").join(&path), e))?;
+        let mut text = Vec::new();
+        std::fs::File::from(fd)
+            .read_to_end(&mut text)
+            .map_err(|e| {
+                let errno = Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO));
+                Error::path("read", Path::new("/proc").join(&path), errno)
+            })?;
+        Ok(text)
+    }
+
+    /// Whether process `pid` has a program: `/proc/<pid>/exe` reads ENOENT
+    /// for a kernel thread and for a thread-group leader that has exited.
+    /// Only success counts, so a few bytes of the program's path do.
+    pub fn has_exe(&self, pid: i32) -> Result<bool> {
+        match self.readlink(format_args!("{pid}/exe"), &mut [0u8; 8]) {
+            Ok(_) => Ok(true),
+            Err(Errno::ENOENT) => Ok(false),
+            Err(e) => Err(Error::path("readlink", format!("/proc/{pid}/exe"), e)),
+        }
     }
 }
