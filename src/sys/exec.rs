@@ -1,5 +1,6 @@
 //! Running the entered command: fork (so that it lands in a joined PID
-//! namespace), exec in the child, and in the parent wait for it, forward
+//! namespace; `process::fork_with_channel`, whose channel reports a failed
+//! exec), exec in the child, and in the parent wait for it, forward
 //! termination signals to it and hand back its exit status.
 //!
 //! Signals: SIGINT, SIGTERM, SIGHUP and SIGQUIT are blocked in pinns and
@@ -10,15 +11,14 @@
 //! command already has it, once. Either way pinns lives on until the command
 //! exits and passes its status through.
 
+use super::process::{self, ChildFailure, Forked};
 use crate::error::{Error, Result};
 use nix::errno::Errno;
 use nix::sys::signal::{kill, SigSet, SigmaskHow, Signal};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
-use nix::unistd::{fork, ForkResult, Pid};
+use nix::unistd::Pid;
 use std::ffi::{CString, OsString};
-use std::fs::File;
-use std::io::{Read, Write};
 use std::os::unix::ffi::OsStrExt;
 
 pub const FORWARDED: [Signal; 4] = [
@@ -40,31 +40,24 @@ pub fn run(argv: &[OsString]) -> Result<u8> {
         .map_err(|e| Error::call("block signals", e))?;
     let signals = SignalFd::with_flags(&mask, SfdFlags::SFD_CLOEXEC)
         .map_err(|e| Error::call("signalfd", e))?;
-    let (err_read, err_write) =
-        nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| Error::call("pipe", e))?;
-    let (err_read, err_write) = (File::from(err_read), File::from(err_write));
-    let parent = nix::unistd::getpid();
-
-    // SAFETY: pinns is single-threaded, so the child may run ordinary code
-    // until it execs.
-    match unsafe { fork() }.map_err(|e| Error::call("fork", e))? {
-        ForkResult::Child => {
-            drop(err_read);
+    let (child, channel) = match process::fork_with_channel()? {
+        Forked::Child { channel } => {
             drop(signals);
-            exec_child(&cargs, &old_mask, err_write, parent)
+            process::fail(&channel, &exec(&cargs, &old_mask))
         }
-        ForkResult::Parent { child } => {
-            drop(err_write);
-            if let Some(errno) = exec_error(err_read) {
-                let _ = waitpid(child, None);
-                return Err(Error::Exec {
-                    program: argv[0].to_string_lossy().into_owned(),
-                    errno,
-                });
-            }
-            supervise(child, &signals)
-        }
+        Forked::Parent { child, channel } => (child, channel),
+    };
+    // The child's end of the channel closes when exec succeeds; before
+    // that, it reports why exec failed.
+    let report = channel.recv()?;
+    if let Some(failed) = ChildFailure::parse(&report) {
+        process::reap(child);
+        return Err(Error::Exec {
+            program: argv[0].to_string_lossy().into_owned(),
+            errno: failed.errno.unwrap_or(Errno::EIO),
+        });
     }
+    supervise(child, &signals)
 }
 
 fn c_args(argv: &[OsString]) -> Result<Vec<CString>> {
@@ -79,49 +72,29 @@ fn c_args(argv: &[OsString]) -> Result<Vec<CString>> {
         .collect()
 }
 
-/// The child: restore what the command should inherit, exec, and report
-/// the errno through the close-on-exec pipe if exec fails.
-fn exec_child(cargs: &[CString], old_mask: &SigSet, mut err_write: File, parent: Pid) -> ! {
-    // Die with pinns rather than linger unsupervised. The parent is outside
-    // a joined PID namespace, where getppid() reads 0.
-    let ppid = nix::unistd::getppid();
-    if nix::sys::prctl::set_pdeathsig(Signal::SIGKILL).is_err()
-        || (ppid != parent && ppid.as_raw() != 0)
-    {
-        exit(127);
-    }
-    let result = old_mask
+/// In the child: restores what the command should inherit and execs; only
+/// returns, with the reason, if that fails.
+fn exec(cargs: &[CString], old_mask: &SigSet) -> Error {
+    let failed = old_mask
         .thread_set_mask()
+        .map_err(|e| Error::call("restore the signal mask", e))
         .and_then(|()| mark_inherited_fds_cloexec())
-        .and_then(|()| nix::unistd::execvp(&cargs[0], cargs).map(drop));
-    let errno = result.err().unwrap_or(Errno::EIO);
-    let _ = err_write.write_all(&(errno as i32).to_ne_bytes());
-    exit(127)
+        .and_then(|()| {
+            nix::unistd::execvp(&cargs[0], cargs)
+                .map(drop)
+                .map_err(|e| Error::call("execvp", e))
+        });
+    failed.err().unwrap_or(Error::call("execvp", Errno::EIO))
 }
 
 /// Only 0, 1 and 2 reach the command: descriptors pinns inherited without
 /// close-on-exec are closed at exec too.
-fn mark_inherited_fds_cloexec() -> nix::Result<()> {
+fn mark_inherited_fds_cloexec() -> Result<()> {
     // SAFETY: no pointers involved.
     let rc = unsafe { libc::close_range(3, u32::MAX, libc::CLOSE_RANGE_CLOEXEC as i32) };
-    Errno::result(rc).map(drop)
-}
-
-fn exit(code: i32) -> ! {
-    // SAFETY: _exit skips the parent's destructors and atexit handlers.
-    unsafe { libc::_exit(code) }
-}
-
-/// Reads the child's exec errno; end-of-file means exec succeeded.
-fn exec_error(mut pipe: File) -> Option<Errno> {
-    let mut buf = [0u8; 4];
-    loop {
-        match pipe.read_exact(&mut buf) {
-            Ok(()) => return Some(Errno::from_raw(i32::from_ne_bytes(buf))),
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(_) => return None,
-        }
-    }
+    Errno::result(rc)
+        .map(drop)
+        .map_err(|e| Error::call("close_range(CLOEXEC)", e))
 }
 
 fn supervise(child: Pid, signals: &SignalFd) -> Result<u8> {

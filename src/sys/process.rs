@@ -1,16 +1,29 @@
-//! Processes: the helper child that creates user and mount namespaces, and
-//! credentials inside a new user namespace.
+//! Processes: the one way the crate forks (a child joined to its parent by
+//! a channel), the one way a child leaves (`exit_child`), the one way it
+//! says it failed (`fail`), and credentials inside a new user namespace.
+//!
+//! Every fork of pinns is built on [`fork_with_channel`]: the pin helper
+//! that creates user and mount namespaces, [`run_in_child`] (a look inside
+//! a namespace we must not join ourselves) and `exec::run` (the command of
+//! `pinns enter`, whose channel closes at exec).
 
 use crate::error::{Error, Result};
+use nix::errno::Errno;
 use nix::sys::signal::{kill, Signal};
 use nix::sys::socket::{recv, send, socketpair, AddressFamily, MsgFlags, SockFlag, SockType};
 use nix::sys::wait::{waitpid, WaitStatus};
 use nix::unistd::{fork, ForkResult, Gid, Pid, Uid};
 use std::os::fd::{AsRawFd, OwnedFd};
 
-/// One end of the parent/helper channel: a SOCK_SEQPACKET pair, so each
-/// message arrives whole and a closed peer reads as end-of-file.
+/// One end of the parent/child channel: a SOCK_SEQPACKET pair, so each
+/// message arrives whole and a closed peer reads as end-of-file. Both ends
+/// are close-on-exec: a child that execs closes its end, which the parent
+/// reads as "exec succeeded".
 pub struct Channel(OwnedFd);
+
+/// Largest message [`run_in_child`] sends at once: well below a socket's
+/// default send buffer, which bounds one SEQPACKET message.
+const CHUNK: usize = 32 * 1024;
 
 impl Channel {
     pub fn send(&self, msg: &[u8]) -> Result<()> {
@@ -19,17 +32,22 @@ impl Channel {
             .map_err(|e| Error::call("send on the helper channel", e))
     }
 
-    /// Receives one message; an empty result means the peer is gone.
+    /// Receives one message, whatever its length; an empty result means the
+    /// peer is gone.
     pub fn recv(&self) -> Result<Vec<u8>> {
-        let mut buf = vec![0u8; 4096];
+        // MSG_TRUNC with MSG_PEEK: the length of the next message, unread.
+        let len = self.recv_into(&mut [], MsgFlags::MSG_PEEK | MsgFlags::MSG_TRUNC)?;
+        let mut buf = vec![0u8; len];
+        let n = self.recv_into(&mut buf, MsgFlags::empty())?;
+        buf.truncate(n);
+        Ok(buf)
+    }
+
+    fn recv_into(&self, buf: &mut [u8], flags: MsgFlags) -> Result<usize> {
         loop {
-            match recv(self.0.as_raw_fd(), &mut buf, MsgFlags::empty()) {
-                Ok(n) => {
-                    buf.truncate(n);
-                    return Ok(buf);
-                }
-                Err(nix::errno::Errno::EINTR) => continue,
-                Err(e) => return Err(Error::call("receive on the helper channel", e)),
+            match recv(self.0.as_raw_fd(), buf, flags) {
+                Err(Errno::EINTR) => continue,
+                n => return n.map_err(|e| Error::call("receive on the helper channel", e)),
             }
         }
     }
@@ -40,11 +58,12 @@ pub enum Forked {
     Child { channel: Channel },
 }
 
-/// Forks with a channel between parent and child.
+/// Forks with a channel between parent and child. The child dies with its
+/// parent (SIGKILL), even if the parent is killed before it can reap it.
 ///
-/// The child must leave through [`exit_child`], never by returning into the
-/// caller's frames: those hold the parent's guards, whose drops would undo
-/// the parent's work.
+/// The child must leave through [`exit_child`] (or [`fail`], or exec),
+/// never by returning into the caller's frames: those hold the parent's
+/// guards, whose drops would undo the parent's work.
 pub fn fork_with_channel() -> Result<Forked> {
     let (parent_end, child_end) = socketpair(
         AddressFamily::Unix,
@@ -56,7 +75,7 @@ pub fn fork_with_channel() -> Result<Forked> {
     let parent_pid = nix::unistd::getpid();
     // SAFETY: pinns is single-threaded when it forks, so the child may run
     // ordinary Rust code.
-    match unsafe { fork() }.map_err(|e| Error::call("fork helper process", e))? {
+    match unsafe { fork() }.map_err(|e| Error::call("fork", e))? {
         ForkResult::Parent { child } => {
             drop(child_end);
             Ok(Forked::Parent {
@@ -66,9 +85,11 @@ pub fn fork_with_channel() -> Result<Forked> {
         }
         ForkResult::Child => {
             drop(parent_end);
-            // Die with the parent, even if it is killed before it can reap us.
+            // A parent that is outside our PID namespace (it joined one for
+            // its children) reads as 0; any other PID means it is gone.
+            let ppid = nix::unistd::getppid();
             if nix::sys::prctl::set_pdeathsig(Signal::SIGKILL).is_err()
-                || nix::unistd::getppid() != parent_pid
+                || (ppid != parent_pid && ppid.as_raw() != 0)
             {
                 exit_child(1);
             }
@@ -84,6 +105,39 @@ pub fn exit_child(code: i32) -> ! {
     unsafe { libc::_exit(code) }
 }
 
+/// First bytes of a child's failure report (see [`fail`]).
+const FAILED: &[u8] = b"failed:";
+
+/// The child's one way to say it failed: one message on the channel with
+/// the error's errno (4 bytes, 0 for none) and its one-line text, then exit
+/// status 1. The parent reads it with [`ChildFailure::parse`].
+pub fn fail(channel: &Channel, err: &Error) -> ! {
+    let errno = err.errno().map_or(0, |e| e as i32);
+    let report = [FAILED, &errno.to_ne_bytes(), err.to_string().as_bytes()].concat();
+    let _ = channel.send(&report);
+    exit_child(1)
+}
+
+/// A failure a child reported with [`fail`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChildFailure {
+    pub errno: Option<Errno>,
+    pub text: String,
+}
+
+impl ChildFailure {
+    /// The report in `msg`, if `msg` is one.
+    pub fn parse(msg: &[u8]) -> Option<ChildFailure> {
+        let rest = msg.strip_prefix(FAILED)?;
+        let (errno, text) = rest.split_at_checked(4)?;
+        let errno = i32::from_ne_bytes(errno.try_into().ok()?);
+        Some(ChildFailure {
+            errno: (errno != 0).then(|| Errno::from_raw(errno)),
+            text: String::from_utf8_lossy(text).into_owned(),
+        })
+    }
+}
+
 /// Exit status of a helper that printed its own error because the channel
 /// to its parent failed; the parent then prints nothing more.
 pub const HELPER_REPORTED: i32 = 3;
@@ -92,7 +146,7 @@ pub const HELPER_REPORTED: i32 = 3;
 pub fn reap(child: Pid) -> WaitStatus {
     loop {
         match waitpid(child, None) {
-            Err(nix::errno::Errno::EINTR) => continue,
+            Err(Errno::EINTR) => continue,
             Ok(status) => return status,
             Err(_) => return WaitStatus::StillAlive,
         }
@@ -102,7 +156,7 @@ pub fn reap(child: Pid) -> WaitStatus {
 /// Kills and reaps a child, so it leaves neither a process nor a zombie.
 pub fn kill_and_reap(child: Pid) {
     let _ = kill(child, Signal::SIGKILL);
-    while let Err(nix::errno::Errno::EINTR) = waitpid(child, None) {}
+    reap(child);
 }
 
 /// Becomes root of the current user namespace (ids must be mapped).
@@ -113,51 +167,87 @@ pub fn become_namespace_root() -> Result<()> {
         .map_err(|e| Error::call("setresuid(0) in the user namespace", e))
 }
 
+/// Tags of [`run_in_child`]'s messages: a part of the answer, its end.
+const PART: u8 = b'+';
+const END: u8 = b'.';
+
 /// Runs `work` in a forked child and returns the bytes it produced, or its
 /// error text. Used to look inside a namespace (the child joins it; we never
 /// do) and to make throw-away mounts in a private mount namespace.
-///
-/// The child leaves through `_exit`, never by returning into the caller.
 pub fn run_in_child(
     op: &str,
     work: impl FnOnce() -> std::result::Result<Vec<u8>, String>,
 ) -> Result<Vec<u8>> {
-    use std::io::{Read, Write};
-    let (read_end, write_end) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
-        .map_err(|e| Error::call(format!("{op}: create pipe"), e))?;
-    // SAFETY: pinns is single-threaded when it forks, so the child may run
-    // ordinary Rust code.
-    match unsafe { fork() }.map_err(|e| Error::call(format!("{op}: fork"), e))? {
-        ForkResult::Child => {
-            drop(read_end);
-            let _ = nix::sys::prctl::set_pdeathsig(Signal::SIGKILL);
-            let (tag, body) = match work() {
-                Ok(bytes) => (b'+', bytes),
-                Err(text) => (b'-', text.into_bytes()),
-            };
-            let mut out = std::fs::File::from(write_end);
-            let ok = out.write_all(&[tag]).and_then(|()| out.write_all(&body));
-            exit_child(if ok.is_ok() { 0 } else { 1 })
-        }
-        ForkResult::Parent { child } => {
-            drop(write_end);
-            let mut bytes = Vec::new();
-            let read = std::fs::File::from(read_end).read_to_end(&mut bytes);
-            while let Err(nix::errno::Errno::EINTR) = waitpid(child, None) {}
-            read.map_err(|e| {
-                Error::call(
-                    format!("{op}: read from child"),
-                    nix::errno::Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)),
-                )
-            })?;
-            match bytes.split_first() {
-                Some((b'+', body)) => Ok(body.to_vec()),
-                Some((_, text)) => Err(Error::Helper(format!(
-                    "{op}: {}",
-                    String::from_utf8_lossy(text)
-                ))),
-                None => Err(Error::Helper(format!("{op}: child process died"))),
+    let (child, channel) = match fork_with_channel()? {
+        Forked::Child { channel } => match work() {
+            Ok(bytes) => exit_child(send_answer(&channel, &bytes).map_or(1, |()| 0)),
+            Err(text) => fail(&channel, &Error::Helper(text)),
+        },
+        Forked::Parent { child, channel } => (child, channel),
+    };
+    let answer = read_answer(op, &channel);
+    reap(child);
+    answer
+}
+
+/// The answer in parts of at most [`CHUNK`] bytes, then an end mark.
+fn send_answer(channel: &Channel, bytes: &[u8]) -> Result<()> {
+    for part in bytes.chunks(CHUNK) {
+        channel.send(&[&[PART], part].concat())?;
+    }
+    channel.send(&[END])
+}
+
+fn read_answer(op: &str, channel: &Channel) -> Result<Vec<u8>> {
+    let mut answer = Vec::new();
+    loop {
+        let msg = channel
+            .recv()
+            .map_err(|e| Error::Helper(format!("{op}: {e}")))?;
+        match msg.split_first() {
+            Some((&PART, part)) => answer.extend_from_slice(part),
+            Some((&END, [])) => return Ok(answer),
+            _ => {
+                return Err(Error::Helper(match ChildFailure::parse(&msg) {
+                    Some(failed) => format!("{op}: {}", failed.text),
+                    None => format!("{op}: child process died"),
+                }))
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_child_answers_in_parts_of_any_length() {
+        for len in [0, 1, CHUNK, 3 * CHUNK + 7] {
+            let want: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
+            let sent = want.clone();
+            assert_eq!(run_in_child("test", move || Ok(sent)).unwrap(), want);
+        }
+    }
+
+    #[test]
+    fn a_childs_failure_comes_back_as_one_line() {
+        let err = run_in_child("look", || Err("no such thing".into())).unwrap_err();
+        assert_eq!(err.to_string(), "look: no such thing");
+        let err = run_in_child("look", || exit_child(0)).unwrap_err();
+        assert_eq!(err.to_string(), "look: child process died");
+    }
+
+    #[test]
+    fn a_failure_report_carries_errno_and_text() {
+        let (child, channel) = match fork_with_channel().unwrap() {
+            Forked::Child { channel } => fail(&channel, &Error::path("open", "/x", Errno::EACCES)),
+            Forked::Parent { child, channel } => (child, channel),
+        };
+        let report = ChildFailure::parse(&channel.recv().unwrap()).unwrap();
+        assert_eq!(report.errno, Some(Errno::EACCES));
+        assert_eq!(report.text, "open /x: EACCES: Permission denied");
+        assert_eq!(reap(child), WaitStatus::Exited(child, 1));
+        assert_eq!(ChildFailure::parse(b"ready"), None);
     }
 }
