@@ -21,8 +21,12 @@ use std::os::fd::{AsRawFd, OwnedFd};
 /// reads as "exec succeeded".
 pub struct Channel(OwnedFd);
 
-/// Largest message [`run_in_child`] sends at once: well below a socket's
-/// default send buffer, which bounds one SEQPACKET message.
+/// Largest message [`Channel::recv`] takes.
+const MAX_MESSAGE: usize = 64 * 1024;
+
+/// Largest part of an answer [`run_in_child`] sends at once: below
+/// [`MAX_MESSAGE`] and a socket's default send buffer, which bounds one
+/// SEQPACKET message.
 const CHUNK: usize = 32 * 1024;
 
 impl Channel {
@@ -32,22 +36,26 @@ impl Channel {
             .map_err(|e| Error::call("send on the helper channel", e))
     }
 
-    /// Receives one message, whatever its length; an empty result means the
-    /// peer is gone.
+    /// Receives one message of up to [`MAX_MESSAGE`] bytes (one call: the
+    /// pin path counts its syscalls); an empty result means the peer is
+    /// gone.
     pub fn recv(&self) -> Result<Vec<u8>> {
-        // MSG_TRUNC with MSG_PEEK: the length of the next message, unread.
-        let len = self.recv_into(&mut [], MsgFlags::MSG_PEEK | MsgFlags::MSG_TRUNC)?;
-        let mut buf = vec![0u8; len];
-        let n = self.recv_into(&mut buf, MsgFlags::empty())?;
-        buf.truncate(n);
-        Ok(buf)
-    }
-
-    fn recv_into(&self, buf: &mut [u8], flags: MsgFlags) -> Result<usize> {
+        let mut buf = vec![0u8; MAX_MESSAGE];
         loop {
-            match recv(self.0.as_raw_fd(), buf, flags) {
+            // MSG_TRUNC: the message's whole length, even if cut.
+            match recv(self.0.as_raw_fd(), &mut buf, MsgFlags::MSG_TRUNC) {
+                Ok(n) if n > MAX_MESSAGE => {
+                    return Err(Error::call(
+                        "receive on the helper channel",
+                        Errno::EMSGSIZE,
+                    ))
+                }
+                Ok(n) => {
+                    buf.truncate(n);
+                    return Ok(buf);
+                }
                 Err(Errno::EINTR) => continue,
-                n => return n.map_err(|e| Error::call("receive on the helper channel", e)),
+                Err(e) => return Err(Error::call("receive on the helper channel", e)),
             }
         }
     }
