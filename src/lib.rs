@@ -27,6 +27,7 @@ pub mod procs;
 pub mod sys;
 mod sysctl;
 mod sysctl_write;
+mod task;
 
 use clap::Parser;
 use cli::{Cli, Command};

@@ -24,7 +24,7 @@
 //! left empty is an error naming each CPU and why: never a silent fallback.
 
 use crate::cpuset::CpuSet;
-use crate::procs::TaskSched;
+use crate::task::TaskSched;
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -289,7 +289,7 @@ fn add_per_cpu<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::procs::SchedPolicy;
+    use crate::task::SchedPolicy;
     use proptest::prelude::*;
 
     fn set(list: &str) -> CpuSet {
