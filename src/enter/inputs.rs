@@ -1,0 +1,91 @@
+//! What placement is given: the pod's tasks (from `/proc`) and the
+//! machine's CPU lists (from sysfs).
+
+use super::Opened;
+use crate::cpuset::CpuSet;
+use crate::error::{PathContext, Result};
+use crate::ns::NsKind;
+use crate::placement::Inputs;
+use crate::procs;
+use crate::sys;
+use crate::task::TaskSched;
+use std::path::{Path, PathBuf};
+
+/// Test seam, compiled into debug builds only (what `cargo test` runs): a
+/// directory standing in for `/sys/devices/system/cpu` when reading
+/// `isolated` and `nohz_full` (and nothing else), which cannot be changed on
+/// a running kernel. A release binary has no such input: root's environment
+/// must not decide which CPUs count as isolated.
+#[cfg(debug_assertions)]
+const SYSFS_CPU_DIR_ENV: &str = "PINNS_SYSFS_CPU_DIR";
+const SYSFS_CPU_DIR: &str = "/sys/devices/system/cpu";
+
+/// Namespaces whose members are "the pod" for CPU placement. User and cgroup
+/// namespaces are often shared far beyond one pod.
+const POD_MEMBERSHIP: [NsKind; 5] = [
+    NsKind::Net,
+    NsKind::Ipc,
+    NsKind::Uts,
+    NsKind::Pid,
+    NsKind::Mnt,
+];
+
+/// Everything placement looks at, for the opened targets.
+pub(super) fn read(
+    targets: &[Opened],
+    avoid: CpuSet,
+    explicit: Option<CpuSet>,
+    allow_isolated: bool,
+) -> Result<Inputs> {
+    let tasks = pod_tasks(targets)?;
+    Ok(Inputs {
+        allowed: sys::sched::affinity()?,
+        online: read_cpu_list(Path::new(SYSFS_CPU_DIR), "online", true)?,
+        isolated: read_cpu_list(&sysfs_cpu_dir(), "isolated", false)?,
+        nohz_full: read_cpu_list(&sysfs_cpu_dir(), "nohz_full", false)?,
+        avoid,
+        explicit,
+        allow_isolated,
+        pod_tasks: tasks,
+    })
+}
+
+/// Every task (thread) living in the target's namespaces, whether or not its
+/// thread-group leader does (see `procs`). A namespace we share ourselves
+/// (the host's, e.g. a pod with host IPC) says nothing about membership and
+/// is left out. `/proc` is read once for all of them.
+fn pod_tasks(targets: &[Opened]) -> Result<Vec<TaskSched>> {
+    let mut kinds = Vec::new();
+    for t in targets.iter().filter(|t| POD_MEMBERSHIP.contains(&t.kind)) {
+        let own = format!("/proc/self/ns/{}", t.kind);
+        if procs::ns_inode(Path::new(&own)).at("stat", &own)? != t.inode {
+            kinds.push((t.kind, t.inode));
+        }
+    }
+    let ids = procs::members(&kinds);
+    let me = std::process::id() as i32;
+    Ok(ids
+        .into_iter()
+        .filter(|t| t.pid != me)
+        .filter_map(procs::task)
+        .collect())
+}
+
+fn sysfs_cpu_dir() -> PathBuf {
+    #[cfg(debug_assertions)]
+    if let Some(dir) = std::env::var_os(SYSFS_CPU_DIR_ENV) {
+        return PathBuf::from(dir);
+    }
+    PathBuf::from(SYSFS_CPU_DIR)
+}
+
+/// Reads a sysfs CPU list; an absent optional file (a kernel without
+/// NO_HZ_FULL has no `nohz_full`) is the empty set.
+fn read_cpu_list(dir: &Path, file: &str, required: bool) -> Result<CpuSet> {
+    let path = dir.join(file);
+    match std::fs::read_to_string(&path) {
+        Ok(text) => Ok(CpuSet::parse(&text)?),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => Ok(CpuSet::default()),
+        Err(e) => Err(e).at("read", path),
+    }
+}
