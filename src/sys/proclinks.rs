@@ -83,13 +83,21 @@ impl ProcDir {
             Mode::empty(),
         )
         .map_err(|e| Error::path("open", Path::new("/proc").join(&path), e))?;
-        let mut text = Vec::new();
-        std::fs::File::from(fd)
-            .read_to_end(&mut text)
-            .map_err(|e| {
-                let errno = Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO));
-                Error::path("read", Path::new("/proc").join(&path), errno)
-            })?;
+        // Read in large parts: the file has no size to ask for, and
+        // read_to_end would start small.
+        let mut file = std::fs::File::from(fd);
+        let (mut text, mut part) = (Vec::new(), vec![0u8; 16 * 1024]);
+        loop {
+            match file.read(&mut part) {
+                Ok(0) => break,
+                Ok(n) => text.extend_from_slice(&part[..n]),
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    let errno = Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO));
+                    return Err(Error::path("read", Path::new("/proc").join(&path), errno));
+                }
+            }
+        }
         Ok(text)
     }
 
