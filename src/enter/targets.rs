@@ -61,12 +61,7 @@ fn pin_candidates(dir: &Path, name: &PinName, selected: &[NsKind]) -> Result<Vec
             "a PID namespace is never pinned; enter it with --pid PID".into(),
         ));
     }
-    let kinds: Vec<NsKind> = if selected.is_empty() {
-        NsKind::pinnable().collect()
-    } else {
-        selected.to_vec()
-    };
-    Ok(kinds
+    Ok(selected_or(selected, NsKind::pinnable())
         .into_iter()
         .map(|kind| Candidate {
             kind,
@@ -74,6 +69,15 @@ fn pin_candidates(dir: &Path, name: &PinName, selected: &[NsKind]) -> Result<Vec
             required: !selected.is_empty(),
         })
         .collect())
+}
+
+/// The selected kinds, or the target's `default` when none is selected.
+fn selected_or(selected: &[NsKind], default: impl IntoIterator<Item = NsKind>) -> Vec<NsKind> {
+    if selected.is_empty() {
+        default.into_iter().collect()
+    } else {
+        selected.to_vec()
+    }
 }
 
 /// `--pid`: the process is held by a pidfd before its `/proc/PID/ns` files
@@ -104,12 +108,7 @@ fn process_candidates(pid: i32, selected: &[NsKind]) -> Result<Vec<Candidate>> {
     if !proc_dir.exists() {
         return Err(Error::Refused(format!("no process with pid {pid}")));
     }
-    let kinds = if selected.is_empty() {
-        PROCESS_DEFAULT.to_vec()
-    } else {
-        selected.to_vec()
-    };
-    Ok(kinds
+    Ok(selected_or(selected, PROCESS_DEFAULT)
         .into_iter()
         .map(|kind| Candidate {
             kind,
