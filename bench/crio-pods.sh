@@ -23,11 +23,11 @@ rounds=${2:-5}
 tmp=$(mktemp -d /tmp/pinns-crio-bench.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 if [ -z "${PINNS_TEST_CRIO_DIR:-}" ] && ! { command -v crio && command -v crictl; } >/dev/null; then
-  PINNS_TEST_CRIO_DIR=$(tests/crio/unpack-bundle.sh "$tmp")
+  PINNS_TEST_CRIO_DIR=$(tests/it/common/crio/unpack-bundle.sh "$tmp")
   export PINNS_TEST_CRIO_DIR
 fi
 mkdir -p bench/results
 samples=bench/results/crio-pods-samples.csv
 PINNS_REQUIRE_CRIO=1 PINNS_BENCH_N=$n PINNS_BENCH_ROUNDS=$rounds PINNS_BENCH_CSV=$samples \
-  cargo test --release --test crio_bench -- --ignored --exact crio_pods --nocapture
+  cargo test --release --test it -- --ignored --exact crio_bench::crio_pods --nocapture
 python3 bench/crio-pods.py "$samples" bench/results

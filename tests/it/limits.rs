@@ -4,7 +4,7 @@
 //! namespace of the test's own (the sysctl is per user namespace), so the
 //! host's setting is never touched.
 
-mod common;
+use crate::common;
 
 use common::*;
 

@@ -9,7 +9,7 @@ use std::process::{Child, Command, Stdio};
 
 /// Compiles threads.c into `dir` with gcc.
 pub fn build(dir: &Path) -> PathBuf {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/common/threads.c");
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/common/threads.c");
     let bin = dir.join("threads");
     let out = Command::new("gcc")
         .args(["-O1", "-Wall", "-Werror", "-pthread", "-o"])

@@ -2,7 +2,7 @@
 //! SCHED_FIFO process pinned to CPU 1, a runc container, a fake crictl that
 //! prints a CRI-O-shaped `inspectp` answer pointing at real pins.
 
-mod common;
+use crate::common;
 
 use common::runc::Bundle;
 use common::{assert_one_line_error, ns_inode, path_str, run, TestDir, BIN};
@@ -412,7 +412,7 @@ fn enters_a_runc_container_by_pid() {
 
 /// `crictl inspectp -o json` of a pod of a real CRI-O 1.36.3 (see
 /// tests/fixtures/README.md), its pin paths moved into the test's DIR.
-const FIXTURE: &str = include_str!("fixtures/crio-1.36/crictl-inspectp-plain-pod.json");
+const FIXTURE: &str = include_str!("../fixtures/crio-1.36/crictl-inspectp-plain-pod.json");
 const FIXTURE_UUID: &str = "47989609-ad0a-4377-93b6-6619d5c81755";
 const FIXTURE_ID: &str = "69ac56ccad967f68d18d9e8384f52d8dcc49e2f982e924ed052b74b0edeecfb3";
 

@@ -4,7 +4,7 @@
 //! with the documented types. A field added to the output but not to the
 //! document, or documented but not printed, fails here. Run as root.
 
-mod common;
+use crate::common;
 
 use common::{pinns, TestDir};
 use serde_json::Value;

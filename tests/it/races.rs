@@ -1,7 +1,7 @@
 //! Concurrency: calls racing for the same pin name, and many pods pinned at
 //! once, must never stack, steal or lose a pin.
 
-mod common;
+use crate::common;
 
 use common::*;
 use std::process::{Command, Stdio};

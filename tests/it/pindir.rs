@@ -5,7 +5,7 @@
 //! (`delay_enter`/`delay_exit` to give the test time to swap, `error` to fail
 //! a later step). Run as root.
 
-mod common;
+use crate::common;
 
 use common::*;
 use std::os::unix::ffi::OsStrExt;

@@ -1,7 +1,7 @@
 //! A table of bad invocations: each gets one `[pinns:e]` line and a non-zero
 //! exit, and changes nothing (files, mounts, host sysctls).
 
-mod common;
+use crate::common;
 
 use common::*;
 use std::ffi::OsString;

@@ -3,7 +3,7 @@
 //! `enter --caps` gives the command exactly the set asked for; `inspect`
 //! shows a pod process's effective capabilities.
 
-mod common;
+use crate::common;
 
 use common::{assert_one_line_error, path_str, pinns, TestDir, BIN};
 use std::process::Command;

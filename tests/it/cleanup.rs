@@ -3,7 +3,7 @@
 //! things that are not ours), a sweep racing concurrent pins, leaked cgroups
 //! in a v2 and a v1 hierarchy, periodic sweeping and bad inputs.
 
-mod common;
+use crate::common;
 
 use common::runc::Bundle;
 use common::{assert_one_line_error, path_str, run, TestDir};

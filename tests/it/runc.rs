@@ -1,6 +1,6 @@
 //! A real OCI runtime joins the pins: what CRI-O does with a pause-less pod.
 
-mod common;
+use crate::common;
 
 use common::runc::Bundle;
 use common::*;

@@ -7,7 +7,7 @@
 //! and every system call it makes must pass the unit's SystemCallFilter=
 //! (expanded with `systemd-analyze syscall-filter`).
 
-mod common;
+use crate::common;
 
 use common::{ns_inode, path_str, TestDir, BIN};
 use std::collections::{BTreeMap, BTreeSet};

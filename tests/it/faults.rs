@@ -3,7 +3,7 @@
 //! with one `[pinns:e]` line naming the step and the error, and leave no
 //! mount, no file, no process and no changed host sysctl behind.
 
-mod common;
+use crate::common;
 
 use common::*;
 use std::collections::BTreeMap;

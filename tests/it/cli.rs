@@ -2,7 +2,7 @@
 //! clap's whole message (with its hints) for the subcommands, one line for
 //! the pin form CRI-O runs, and a periodic sweep that sleeps in the kernel.
 
-mod common;
+use crate::common;
 
 use common::{assert_one_line_error, assert_usage_error, path_str, run, TestDir, BIN};
 use std::process::{Command, Stdio};

@@ -4,8 +4,8 @@
 //! runs, one whose only container exited); only the runtime knows it exists.
 //! Skips (one line) when no CRI-O is installed; CI sets `PINNS_REQUIRE_CRIO=1`.
 
-mod common;
-mod crio;
+use crate::common;
+use crate::common::crio;
 
 use crio::{pinns_under_test, Crio, Ctr, Options, Pod};
 use serde_json::Value;

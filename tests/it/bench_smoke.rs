@@ -3,7 +3,7 @@
 //! mount, no work directory and no container behind. No timing is asserted:
 //! figures belong to the benchmark's report.
 
-mod common;
+use crate::common;
 
 use common::{host_sysctl, mounts_under, TestDir, BIN};
 use std::path::Path;

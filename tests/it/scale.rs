@@ -1,7 +1,7 @@
 //! Scale and concurrency with the real binary: many pods pinned at once
 //! while others are torn down, and thousands of pins in one directory.
 
-mod common;
+use crate::common;
 
 use common::*;
 use std::collections::BTreeSet;

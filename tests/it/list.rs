@@ -2,7 +2,7 @@
 //! living in one pod's namespaces, an idle pod, a user-namespaced pod, a
 //! leftover file and a broken pin path. Run as root.
 
-mod common;
+use crate::common;
 
 use common::runc::Bundle;
 use common::{assert_one_line_error, path_str, run, TestDir};

@@ -4,7 +4,7 @@
 //! (0644 whatever the umask, no temporary file left, a new inode each time),
 //! every round of `--interval`, and the example alert rules. Run as root.
 
-mod common;
+use crate::common;
 
 use common::{path_str, pinns, run, TestDir};
 use std::collections::{BTreeMap, BTreeSet};

@@ -1,7 +1,7 @@
 //! The core pinner, for real: every CRI-O argv form, the strictness rules,
 //! and all-or-nothing rollback. Runs as root.
 
-mod common;
+use crate::common;
 
 use common::*;
 use std::os::unix::fs::MetadataExt;

@@ -2,6 +2,7 @@
 //! the test panics), the real binary, and snapshots of what a call may touch.
 #![allow(dead_code)]
 
+pub mod crio;
 pub mod runc;
 pub mod threads;
 

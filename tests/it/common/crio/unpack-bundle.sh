@@ -9,7 +9,7 @@ dest=${1:?usage: unpack-bundle.sh DEST}
 sha256=8974ca282ab9e22f2058671f9f4c8e6b831da45ca8d8a52f7b92d1dfb11c6816
 name=crio-1.36-bundle
 bundle=
-dir=$(cd "$(dirname "$0")/../.." && pwd -P)
+dir=$(cd "$(dirname "$0")/../../../.." && pwd -P)
 while [ "$dir" != / ]; do
   dir=$(dirname "$dir")
   if [ -f "$dir/shared/crio/$name.tar.xz" ]; then

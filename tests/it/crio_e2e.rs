@@ -3,8 +3,8 @@
 //! Skips (one line) when no CRI-O is installed; CI sets `PINNS_REQUIRE_CRIO=1`
 //! and `PINNS_TEST_CRIO_DIR` (see tests/crio/mod.rs).
 
-mod common;
-mod crio;
+use crate::common;
+use crate::common::crio;
 
 use common::{host_sysctl, ns_inode};
 use crio::{ns_link_inode, owning_userns_inode, pinns_under_test, Crio, Ctr, Options, Pod};

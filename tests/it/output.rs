@@ -6,7 +6,7 @@
 //! Every failure prints one line; on the journal it carries its priority.
 //! Run as root.
 
-mod common;
+use crate::common;
 
 use common::{assert_one_line_error, path_str, pinns, run, TestDir};
 use serde_json::Value;

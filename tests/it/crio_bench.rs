@@ -14,7 +14,7 @@
 //! (default 5), PINNS_BENCH_CSV (output, required), PINNS_BENCH_C_PINNS
 //! (CRI-O's C pinns; default `pinns-c` beside crio).
 
-mod crio;
+use crate::common::crio;
 
 use crio::{Crio, Options, Pod};
 use std::io::Write;

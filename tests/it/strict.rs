@@ -3,7 +3,7 @@
 //! leaves files, mounts and host sysctls exactly as found. Refusals decided
 //! by the command line alone are in the table of `bad_input.rs`.
 
-mod common;
+use crate::common;
 
 use common::*;
 use std::os::unix::fs::PermissionsExt;

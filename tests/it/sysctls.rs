@@ -3,7 +3,7 @@
 //! or denied), what a user namespace changes, the largest id map the kernel
 //! takes, and every argv real CRI-O 1.26 and 1.36 passed. Runs as root.
 
-mod common;
+use crate::common;
 
 use common::*;
 use std::path::{Path, PathBuf};
