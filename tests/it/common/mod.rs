@@ -1,6 +1,5 @@
 //! Test environment: a unique pin directory that is swept on drop (even when
 //! the test panics), the real binary, and snapshots of what a call may touch.
-#![allow(dead_code)]
 
 pub mod crio;
 pub mod runc;

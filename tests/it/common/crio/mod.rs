@@ -6,7 +6,6 @@
 //! when the test panics) removes every pod, stops CRI-O, kills what it left
 //! running, detaches every mount below its root and removes its cgroups, CNI
 //! results and files.
-#![allow(dead_code)]
 
 mod image;
 pub mod pod;
