@@ -6,8 +6,8 @@
 #
 #   sudo bench/crio-pods.sh [N [ROUNDS]]     # default 20 pods x 5 rounds (~4 min here)
 #
-# The private CRI-O is the test suite's (tests/crio); this script only builds
-# the release binary, runs tests/crio_bench.rs and summarises with
+# The private CRI-O is the test suite's (tests/it/common/crio); this script only builds
+# the release binary, runs tests/it/crio_bench.rs and summarises with
 # crio-pods.py. CRI-O comes from PINNS_TEST_CRIO_DIR, else crio + crictl on
 # PATH, else the shared 1.36.3 bundle (unpacked into a temp dir). Output:
 # bench/results/crio-pods-samples.csv, crio-pods.csv, crio-pods.png (with

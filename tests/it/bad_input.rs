@@ -330,7 +330,7 @@ fn cases(t: &TestDir) -> Vec<Case> {
             with(&["--net", "-s", &format!("net.ipv4.{long}=1")]),
             "does not exist",
         ),
-        // (A mistyped subcommand gets clap's whole message: tests/cli.rs.)
+        // (A mistyped subcommand gets clap's whole message: tests/it/cli.rs.)
         (
             "stray word after the pin options",
             os(&["-d", &d, "-f", "pod", "--net", "frobnicate"]),

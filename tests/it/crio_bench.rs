@@ -1,7 +1,7 @@
 //! The seed talk's experiment through a real CRI-O, driven by
 //! bench/crio-pods.sh (ignored in the test suite: it measures, it does not
 //! check). For each variant (our pinns or CRI-O's C pinns, with
-//! `drop_infra_ctr` true or false) one private CRI-O from tests/crio; each
+//! `drop_infra_ctr` true or false) one private CRI-O from tests/it/common/crio; each
 //! round creates N pods with `crictl runp` one after the other (each call
 //! returns when the pod is ready), measures what the idle pods keep resident
 //! (processes in their cgroups, and the conmon monitors CRI-O started),

@@ -1,7 +1,7 @@
 //! End to end through a real CRI-O: pods made with `crictl` exactly as
 //! kubelet makes them, with this crate's pinns as CRI-O's `pinns_path`.
 //! Skips (one line) when no CRI-O is installed; CI sets `PINNS_REQUIRE_CRIO=1`
-//! and `PINNS_TEST_CRIO_DIR` (see tests/crio/mod.rs).
+//! and `PINNS_TEST_CRIO_DIR` (see tests/it/common/crio/mod.rs).
 
 use crate::common;
 use crate::common::crio;

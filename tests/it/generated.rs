@@ -2,7 +2,7 @@
 //! (plus hand-written man sections in `man/sections/`) and checked in, so
 //! packages need no build-time generator. These tests fail when the checked-in
 //! files drift from what the CLI generates; `PINNS_UPDATE_GENERATED=1 cargo
-//! test --test generated` rewrites them.
+//! test --test it generated::` rewrites them.
 //!
 //! Pages follow the subcommands clap knows: a new subcommand gets a page as
 //! soon as it exists (and must have a hand-written source), and a hand-written
@@ -125,7 +125,9 @@ fn man_page(page: &str, cmd: &clap::Command, all_pages: &[String]) -> String {
     let mut out = String::new();
     out.push_str(".\\\" Generated from src/cli/mod.rs and man/sections/");
     out.push_str(page);
-    out.push_str(".roff: do not edit; run PINNS_UPDATE_GENERATED=1 cargo test --test generated\n");
+    out.push_str(
+        ".roff: do not edit; run PINNS_UPDATE_GENERATED=1 cargo test --test it generated::\n",
+    );
     out.push_str(&render(|w| man.render_title(w)));
     out.push_str(&render(|w| man.render_name_section(w)));
     out.push_str(&render(|w| man.render_synopsis_section(w)));
@@ -289,7 +291,7 @@ fn checked_in_pages_and_completions_match_the_cli() {
     }
     assert!(
         problems.is_empty(),
-        "{}\nrun: {UPDATE_VAR}=1 cargo test --test generated",
+        "{}\nrun: {UPDATE_VAR}=1 cargo test --test it generated::",
         problems.join("\n")
     );
 }

@@ -338,7 +338,7 @@ fn every_failure_is_one_printable_line() {
     let not_cgroup = path_str(t.path());
     let cases: Vec<(Vec<&OsStr>, &str)> = vec![
         // clap in the pin form CRI-O runs (a subcommand's command-line
-        // mistakes get clap's whole message: tests/cli.rs)
+        // mistakes get clap's whole message: tests/it/cli.rs)
         (os(&["-d", d, "-f", "x", "--bogus"]), "--bogus"),
         (os(&["-d", d, "-f", "x", "--net", "--net"]), "--net"),
         (os(&["inspect", "-d", d, "no\x1b[2Jbody"]), "control"),

@@ -1,5 +1,5 @@
 //! The orphan sweep against a real CRI-O (the private instance of
-//! tests/crio): no process does not mean no pod. Without a pause process a
+//! tests/it/common/crio): no process does not mean no pod. Without a pause process a
 //! live sandbox has nothing in its namespaces (a pod between two container
 //! runs, one whose only container exited); only the runtime knows it exists.
 //! Skips (one line) when no CRI-O is installed; CI sets `PINNS_REQUIRE_CRIO=1`.

@@ -1,5 +1,5 @@
 /* A pod process that only its threads make alive, for the liveness and
- * placement tests (tests/common/threads.rs compiles it with gcc).
+ * placement tests (tests/it/common/threads.rs compiles it with gcc).
  *
  *   threads exit-leader CPU          the main thread calls pthread_exit; a
  *                                    worker runs on as SCHED_FIFO 10 on CPU
