@@ -26,10 +26,23 @@ fn column(csv: &str, name: &str) -> Vec<String> {
 
 /// Containers whose bundle lies below `root`.
 fn runc_containers_under(root: &Path) -> Vec<String> {
-    let out = Command::new("runc")
-        .args(["list", "--format", "json"])
-        .output()
-        .expect("run runc list");
+    // `runc list` reads every container of the host's runc root and fails
+    // when one is deleted while it reads (another test's or benchmark's):
+    // asked again, it answers.
+    let list = || {
+        Command::new("runc")
+            .args(["list", "--format", "json"])
+            .output()
+            .expect("run runc list")
+    };
+    let mut out = list();
+    for _ in 0..20 {
+        if out.status.success() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        out = list();
+    }
     assert!(
         out.status.success(),
         "runc list: {}",
@@ -200,8 +213,6 @@ fn refuses_a_work_directory_it_did_not_create() {
 
 #[test]
 fn interrupted_benchmark_leaves_nothing() {
-    use nix::sys::signal::{kill, Signal};
-    use nix::unistd::Pid;
     use std::time::{Duration, Instant};
 
     let t = TestDir::new();
@@ -240,8 +251,7 @@ fn interrupted_benchmark_leaves_nothing() {
         std::thread::sleep(Duration::from_millis(50));
     }
     assert!(!mounts_under(&tmp_parent).is_empty());
-    kill(Pid::from_raw(child.id() as i32), Signal::SIGTERM).unwrap();
-    let status = child.wait().unwrap();
+    let status = common::terminate(&mut child);
     assert!(
         !status.success(),
         "an interrupted run must not report success"

@@ -27,19 +27,11 @@ fn run_without(drop: &str, args: &[&str]) -> (i32, String, String) {
     )
 }
 
-fn pin(t: &TestDir, name: &str, flags: &[&str]) {
-    pinns()
-        .args(["-d", path_str(&t.pins()), "-f", name])
-        .args(flags)
-        .assert()
-        .success();
-}
-
 #[test]
 fn every_command_refuses_up_front_without_what_it_needs() {
     let t = TestDir::new();
-    pin(&t, "pod", &["--net", "--uts"]);
-    pin(&t, "mnt", &["--mnt"]);
+    t.pin("pod", &["--net", "--uts"]);
+    t.pin("mnt", &["--mnt"]);
     let d = path_str(&t.pins()).to_string();
     let d = d.as_str();
     let cases: &[(&str, &[&str], &str)] = &[
@@ -124,18 +116,12 @@ fn every_command_refuses_up_front_without_what_it_needs() {
 
 /// The `Cap*:` and `NoNewPrivs:` lines of the command's own /proc/self/status.
 fn status_of_entered(t: &TestDir, extra: &[&str]) -> String {
-    let out = Command::new(BIN)
-        .args(["enter", "-d", path_str(&t.pins()), "pod"])
-        .args(extra)
-        .args(["--", "grep", "-E", "^(Cap|NoNewPrivs)", "/proc/self/status"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    common::stdout_ok(
+        Command::new(BIN)
+            .args(["enter", "-d", path_str(&t.pins()), "pod"])
+            .args(extra)
+            .args(["--", "grep", "-E", "^(Cap|NoNewPrivs)", "/proc/self/status"]),
+    )
 }
 
 fn field<'a>(status: &'a str, key: &str) -> &'a str {
@@ -149,7 +135,7 @@ fn field<'a>(status: &'a str, key: &str) -> &'a str {
 #[test]
 fn enter_caps_gives_the_command_exactly_that_set() {
     let t = TestDir::new();
-    pin(&t, "pod", &["--net", "--uts"]);
+    t.pin("pod", &["--net", "--uts"]);
     // cap_net_raw is 13, cap_sys_ptrace 19.
     for (list, hex) in [
         ("none", "0000000000000000"),
@@ -181,7 +167,7 @@ fn enter_caps_gives_the_command_exactly_that_set() {
 #[test]
 fn inspect_shows_each_process_effective_capabilities() {
     let t = TestDir::new();
-    pin(&t, "pod", &["--net"]);
+    t.pin("pod", &["--net"]);
     let netns = t.pin_path("net", "pod");
     // A pod process with a container-like reduced set: cap_chown, cap_net_raw.
     let mut pod = Command::new("nsenter")

@@ -6,48 +6,13 @@
 use crate::common;
 
 use common::runc::Bundle;
-use common::{assert_one_line_error, path_str, run, TestDir};
+use common::{age, assert_one_line_error, path_str, run, sweep_all, TestDir};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-fn pin(dir: &Path, name: &str, extra: &[&str]) {
-    let mut args = vec!["-d", path_str(dir), "-f", name];
-    args.extend_from_slice(extra);
-    let (code, _, err) = run(&args);
-    assert_eq!(code, 0, "pin {name}: {err}");
-}
-
 fn is_nsfs_mount(t: &TestDir, kind: &str, name: &str) -> bool {
     t.nsfs_mounts().contains(&t.pin_path(kind, name))
-}
-
-/// Sets a file's mtime back, as if it had been created `ago` earlier.
-fn age(path: &Path, ago: &str) {
-    let ok = Command::new("touch")
-        .args(["-h", "-d", ago])
-        .arg(path)
-        .status()
-        .unwrap()
-        .success();
-    assert!(ok, "touch -d {ago} {}", path.display());
-}
-
-/// Pins `name` onto empty files dated two hours back (as CRI-O pre-creates
-/// them): the pin is "old" by the age of the file under its mount.
-fn old_pin(t: &TestDir, name: &str, kinds: &[&str]) {
-    for k in kinds {
-        std::fs::create_dir_all(t.pins().join(format!("{k}ns"))).unwrap();
-        let f = t.pin_path(k, name);
-        std::fs::write(&f, "").unwrap();
-        age(&f, "2 hours ago");
-    }
-    let flags: Vec<String> = kinds.iter().map(|k| format!("--{k}")).collect();
-    pin(
-        &t.pins(),
-        name,
-        &flags.iter().map(String::as_str).collect::<Vec<_>>(),
-    );
 }
 
 fn report(args: &[&str]) -> (i32, Value) {
@@ -73,7 +38,7 @@ fn cleanup_by_name_removes_ours_and_reports_the_rest() {
     let t = TestDir::new();
     let dir = t.pins();
     let d = path_str(&dir);
-    pin(&dir, "pod", &["--net", "--ipc", "--uts", "--mnt"]);
+    t.pin("pod", &["--net", "--ipc", "--uts", "--mnt"]);
     assert_eq!(t.nsfs_mounts().len(), 4);
     // Each pin is reachable at its path (the mnt pin is not hidden under
     // the self bind of mntns made by the same call).
@@ -190,9 +155,9 @@ fn orphan_sweep_removes_exactly_the_idle_old_unkept_pins() {
     let d = path_str(&dir);
     let all = ["net", "ipc", "uts"];
     for name in [ORPHAN1, ORPHAN2, KEPT_ARG, KEPT_FILE, BUSY] {
-        old_pin(&t, name, &all);
+        t.old_pin(name, &all);
     }
-    pin(&dir, YOUNG, &["--net", "--ipc", "--uts"]);
+    t.pin_pod(YOUNG);
     for k in ["net", "ipc"] {
         std::fs::write(t.pin_path(k, LEFTOVER_OLD), "").unwrap();
         age(&t.pin_path(k, LEFTOVER_OLD), "2 hours ago");
@@ -265,16 +230,7 @@ fn orphan_sweep_removes_exactly_the_idle_old_unkept_pins() {
 
     // With no threshold and no keep set, the pin with a live process is
     // still never removed, nor the broken one.
-    let (code, r) = report(&[
-        "cleanup",
-        "-d",
-        d,
-        "--orphans",
-        "--older-than",
-        "0s",
-        "--json",
-        "--no-runtime",
-    ]);
+    let (code, r) = report(&sweep_all(d));
     assert_eq!(code, 0, "{r}");
     assert_eq!(outcome(&r, BUSY), "kept");
     assert_eq!(outcome(&r, JUNK), "kept");
@@ -293,7 +249,7 @@ fn pins_created_during_a_sweep_survive() {
     // racing pins mount onto (CRI-O's pre-created files): the sweep sees
     // them as removable leftovers, then finds them pinned under the lock.
     for i in 0..N {
-        old_pin(&t, &uuid(0x01d, i), &["net", "ipc"]);
+        t.old_pin(&uuid(0x01d, i), &["net", "ipc"]);
         for k in ["net", "ipc"] {
             let f = t.pin_path(k, &uuid(0x4e5, i));
             std::fs::write(&f, "").unwrap();
@@ -313,8 +269,7 @@ fn pins_created_during_a_sweep_survive() {
                             age(&file, "now");
                         }
                     }
-                    let (code, _, err) = run(&["-d", &d, "-f", &name, "--net", "--ipc"]);
-                    assert_eq!(code, 0, "pin {name}: {err}");
+                    common::pin_in(Path::new(&d), &name, &["--net", "--ipc"]);
                     pinned.push(name);
                 }
             }
@@ -361,7 +316,7 @@ fn a_pod_alive_only_through_a_thread_survives_the_sweep() {
     let idle = "9e0c1a2b-3e4f-4a5b-8c6d-7e8f9a0b1c2d";
     let all = ["net", "ipc", "uts"];
     for name in [gone, outside, idle] {
-        old_pin(&t, name, &all);
+        t.old_pin(name, &all);
     }
     let a = common::threads::exit_leader_in(&bin, &t.pins(), gone, 0);
     let _b = common::threads::setns_thread_into(&bin, &t.pins(), outside, 0);
@@ -613,7 +568,7 @@ fn interval_sweeps_until_terminated() {
     let t = TestDir::new();
     let dir = t.pins();
     let (first, second) = (uuid(0xf1, 1), uuid(0xf1, 2));
-    pin(&dir, &first, &["--net", "--ipc"]);
+    t.pin(&first, &["--net", "--ipc"]);
     let mut child = Command::new(common::BIN)
         .args([
             "cleanup",
@@ -636,14 +591,9 @@ fn interval_sweeps_until_terminated() {
         })
     };
     assert!(gone(&first), "first sweep did not remove the orphan");
-    pin(&dir, &second, &["--net", "--ipc"]);
+    t.pin(&second, &["--net", "--ipc"]);
     assert!(gone(&second), "a later sweep did not remove the new orphan");
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(child.id() as i32),
-        nix::sys::signal::Signal::SIGTERM,
-    )
-    .unwrap();
-    let status = child.wait().unwrap();
+    let status = common::terminate(&mut child);
     assert_eq!(status.code(), Some(0), "exit after SIGTERM: {status:?}");
     let mut out = String::new();
     std::io::Read::read_to_string(child.stdout.as_mut().unwrap(), &mut out).unwrap();
@@ -667,7 +617,7 @@ fn interval_sweeps_without_a_runtime_remove_nothing_and_go_on() {
     let t = TestDir::new();
     let dir = t.pins();
     let orphan = uuid(0xf2, 1);
-    old_pin(&t, &orphan, &["net", "ipc"]);
+    t.old_pin(&orphan, &["net", "ipc"]);
     let mut child = Command::new(common::BIN)
         .args([
             "cleanup",
@@ -684,12 +634,7 @@ fn interval_sweeps_without_a_runtime_remove_nothing_and_go_on() {
         .unwrap();
     std::thread::sleep(std::time::Duration::from_millis(800));
     assert!(child.try_wait().unwrap().is_none(), "the sweep loop exited");
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(child.id() as i32),
-        nix::sys::signal::Signal::SIGTERM,
-    )
-    .unwrap();
-    let status = child.wait().unwrap();
+    let status = common::terminate(&mut child);
     assert_eq!(status.code(), Some(0), "{status:?}");
     let mut err = String::new();
     std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut err).unwrap();
@@ -712,7 +657,7 @@ fn bad_inputs_fail_in_one_line_and_change_nothing() {
     let dir = t.pins();
     let d = path_str(&dir);
     let old = uuid(0x01d, 0);
-    old_pin(&t, &old, &["net", "ipc"]);
+    t.old_pin(&old, &["net", "ipc"]);
     let no_crictl = t.path().join("empty-path");
     std::fs::create_dir(&no_crictl).unwrap();
     let before = t.snapshot(&[]);

@@ -74,7 +74,7 @@ fn a_failing_case_still_leaves_nothing_behind() {
     assert!(result.is_err(), "the case was meant to fail");
     let (root, name) = seen.expect("CRI-O had started");
     assert!(!root.exists(), "{} left", root.display());
-    assert_eq!(crio::mounts_under(&root), Vec::new(), "mounts left");
+    assert_eq!(common::mounts_under(&root), Vec::new(), "mounts left");
     assert_eq!(
         crio::cgroup_dirs(&name),
         Vec::<PathBuf>::new(),
@@ -602,7 +602,7 @@ fn cleanup_keep_from_crictl_keeps_live_pods_and_sweeps_orphans() {
             p.display()
         );
         assert_eq!(
-            crio::mounts_under(p).len(),
+            common::mounts_under(p).len(),
             1,
             "{} still mounted: {report}",
             p.display()

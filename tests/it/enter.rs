@@ -11,15 +11,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// Pins `name` under the test's pin directory with the given pin flags.
-fn pin(t: &TestDir, name: &str, flags: &[&str]) {
-    let pins = t.pins();
-    let mut args = vec!["-d", path_str(&pins), "-f", name];
-    args.extend_from_slice(flags);
-    let (code, _, err) = run(&args);
-    assert_eq!(code, 0, "pin {name} {flags:?}: {err}");
-}
-
 /// `pinns enter -d PINS <args>`, returning (status, stdout, stderr).
 fn enter(t: &TestDir, args: &[&str]) -> (i32, String, String) {
     let pins = t.pins();
@@ -51,8 +42,7 @@ const NS_SCRIPT: &str = "for k in net ipc uts mnt pid user; do readlink /proc/se
 #[test]
 fn enters_the_pinned_namespaces_and_sees_the_pods_view() {
     let t = TestDir::new();
-    pin(
-        &t,
+    t.pin(
         "pod-a",
         &[
             "-n",
@@ -101,11 +91,7 @@ fn enters_the_pinned_namespaces_and_sees_the_pods_view() {
 #[test]
 fn selection_flags_narrow_what_is_joined() {
     let t = TestDir::new();
-    pin(
-        &t,
-        "pod-b",
-        &["-n", "-i", "-u", "-s", "kernel.hostname=pod-b"],
-    );
+    t.pin("pod-b", &["-n", "-i", "-u", "-s", "kernel.hostname=pod-b"]);
     let (code, out, err) = enter(&t, &["pod-b", "--uts", "--", "sh", "-c", NS_SCRIPT]);
     assert_eq!(code, 0, "{err}");
     assert_eq!(inode_in(&out, "uts"), ns_inode(t.pin_path("uts", "pod-b")));
@@ -116,8 +102,7 @@ fn selection_flags_narrow_what_is_joined() {
 #[test]
 fn enters_a_pinned_user_namespace_first_as_its_root() {
     let t = TestDir::new();
-    pin(
-        &t,
+    t.pin(
         "pod-u",
         &[
             "-U",
@@ -213,7 +198,7 @@ const PLACEMENT_SCRIPT: &str =
 fn the_command_runs_beside_the_pods_rt_task_never_on_its_cpu() {
     require_two_cpus();
     let t = TestDir::new();
-    pin(&t, "telco", &["-n", "-i", "-u"]);
+    t.pin("telco", &["-n", "-i", "-u"]);
     let rt = RtTask::start(&t, "telco");
 
     // The caller itself is SCHED_FIFO: the command must not inherit it.
@@ -273,7 +258,7 @@ fn the_command_runs_beside_the_pods_rt_task_never_on_its_cpu() {
 fn explicit_cpus_on_the_rt_cpu_are_refused() {
     require_two_cpus();
     let t = TestDir::new();
-    pin(&t, "telco2", &["-n", "-i", "-u"]);
+    t.pin("telco2", &["-n", "-i", "-u"]);
     let rt = RtTask::start(&t, "telco2");
     let before = t.snapshot(&[]);
 
@@ -310,7 +295,7 @@ fn explicit_cpus_on_the_rt_cpu_are_refused() {
 fn with_every_cpu_excluded_the_error_names_each() {
     require_two_cpus();
     let t = TestDir::new();
-    pin(&t, "telco3", &["-n", "-i", "-u"]);
+    t.pin("telco3", &["-n", "-i", "-u"]);
     let _rt = RtTask::start(&t, "telco3");
     let sysfs = t.path().join("sysfs-cpu");
     std::fs::create_dir(&sysfs).unwrap();
@@ -356,8 +341,7 @@ fn with_every_cpu_excluded_the_error_names_each() {
 #[test]
 fn enters_a_runc_container_by_pid() {
     let t = TestDir::new();
-    pin(
-        &t,
+    t.pin(
         "ctr-pod",
         &["-n", "-i", "-u", "-s", "kernel.hostname=ctr-pod"],
     );
@@ -446,8 +430,7 @@ fn path_with(dir: &Path) -> String {
 #[test]
 fn enters_a_cri_pod_resolved_by_crictl() {
     let t = TestDir::new();
-    pin(
-        &t,
+    t.pin(
         FIXTURE_UUID,
         &["-n", "-i", "-u", "-s", "kernel.hostname=cnf-du-0"],
     );
@@ -499,36 +482,30 @@ fn enters_a_cri_pod_resolved_by_crictl() {
 #[test]
 fn the_command_gets_only_fds_0_1_2_even_when_pinns_inherits_more() {
     let t = TestDir::new();
-    pin(&t, "fds", &["-n"]);
+    t.pin("fds", &["-n"]);
     let pins = t.pins();
     // bash gives pinns an fd 7 without close-on-exec; it must not pass on.
-    let out = Command::new("bash")
-        .args([
-            "-c",
-            "exec 7</dev/null; echo outer=$(ls /proc/$$/fd | tr '\\n' ' '); exec \"$@\"",
-            "bash",
-        ])
-        // ls (a child, so not counting its own directory fd) lists the shell's
-        // fds; `; true` keeps sh from exec'ing ls in its place.
-        .args([
-            BIN,
-            "enter",
-            "-d",
-            path_str(&pins),
-            "fds",
-            "--",
-            "sh",
-            "-c",
-            "echo inner; ls /proc/$$/fd; true",
-        ])
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let stdout = common::stdout_ok(
+        Command::new("bash")
+            .args([
+                "-c",
+                "exec 7</dev/null; echo outer=$(ls /proc/$$/fd | tr '\\n' ' '); exec \"$@\"",
+                "bash",
+            ])
+            // ls (a child, so not counting its own directory fd) lists the shell's
+            // fds; `; true` keeps sh from exec'ing ls in its place.
+            .args([
+                BIN,
+                "enter",
+                "-d",
+                path_str(&pins),
+                "fds",
+                "--",
+                "sh",
+                "-c",
+                "echo inner; ls /proc/$$/fd; true",
+            ])
+            .stdin(Stdio::null()),
     );
     assert!(
         field(&stdout, "outer=").split(' ').any(|fd| fd == "7"),
@@ -545,7 +522,7 @@ fn the_command_gets_only_fds_0_1_2_even_when_pinns_inherits_more() {
 #[test]
 fn the_exit_status_is_passed_through() {
     let t = TestDir::new();
-    pin(&t, "status", &["-u"]);
+    t.pin("status", &["-u"]);
     let (code, _, err) = enter(&t, &["status", "--", "sh", "-c", "exit 7"]);
     assert_eq!(code, 7, "{err}");
     let (code, _, _) = enter(&t, &["status", "--", "sh", "-c", "kill -TERM $$"]);
@@ -558,7 +535,7 @@ fn the_exit_status_is_passed_through() {
 #[test]
 fn sigint_to_pinns_reaches_the_command() {
     let t = TestDir::new();
-    pin(&t, "sig", &["-u"]);
+    t.pin("sig", &["-u"]);
     let pins = t.pins();
     let mut child = Command::new(BIN)
         .args(["enter", "-d", path_str(&pins), "sig", "--", "sh", "-c"])
@@ -584,7 +561,7 @@ fn sigint_to_pinns_reaches_the_command() {
 #[test]
 fn bad_inputs_are_one_line_errors_that_change_nothing() {
     let t = TestDir::new();
-    pin(&t, "bad", &["-n", "-i"]);
+    t.pin("bad", &["-n", "-i"]);
     let sysfs = t.path().join("sysfs-cpu");
     std::fs::create_dir(&sysfs).unwrap();
     std::fs::write(sysfs.join("isolated"), "0\n").unwrap();
@@ -644,7 +621,7 @@ fn bad_inputs_are_one_line_errors_that_change_nothing() {
 #[test]
 fn ctrl_c_on_a_terminal_reaches_the_command_and_pinns_survives_it() {
     let t = TestDir::new();
-    pin(&t, "tty", &["-u"]);
+    t.pin("tty", &["-u"]);
     let pins = t.pins();
     // script(1) runs pinns on a new pseudo-terminal; the ^C byte written to
     // it makes the terminal driver send SIGINT to the foreground group.
@@ -730,7 +707,7 @@ fn the_command_avoids_the_cpu_of_an_rt_thread_whose_leader_is_gone_or_outside() 
         ("5d0c1a2b-3e4f-4a5b-8c6d-7e8f9a0b1c2d", "exit-leader"),
         ("6d0c1a2b-3e4f-4a5b-8c6d-7e8f9a0b1c2d", "setns-thread"),
     ] {
-        pin(&t, name, &["-n", "-i", "-u"]);
+        t.pin(name, &["-n", "-i", "-u"]);
         let rt = match how {
             "exit-leader" => common::threads::exit_leader_in(&bin, &t.pins(), name, 1),
             _ => common::threads::setns_thread_into(&bin, &t.pins(), name, 1),

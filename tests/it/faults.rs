@@ -458,10 +458,11 @@ fn a_failing_item_does_not_stop_the_sweep() {
             let t = TestDir::new();
             let d = path_str(&t.pins()).to_string();
             for i in 0..PODS {
-                let (status, _, stderr) =
-                    // A CRI-O-shaped name: only those are swept.
-                    run(&["-d", &d, "-f", &format!("{i:08x}-0000-4000-8000-000000000000"), "--net", "--ipc"]);
-                assert_eq!(status, 0, "{stderr}");
+                // A CRI-O-shaped name: only those are swept.
+                t.pin(
+                    &format!("{i:08x}-0000-4000-8000-000000000000"),
+                    &["--net", "--ipc"],
+                );
             }
             let what = format!("cleanup / {syscall} #{nth}");
             let out = Command::new("strace")
@@ -469,16 +470,7 @@ fn a_failing_item_does_not_stop_the_sweep() {
                 .arg(format!("--trace={syscall}"))
                 .arg(format!("--inject={syscall}:error={ERRNO}:when={nth}"))
                 .arg(BIN)
-                .args([
-                    "cleanup",
-                    "-d",
-                    &d,
-                    "--orphans",
-                    "--older-than",
-                    "0s",
-                    "--json",
-                    "--no-runtime",
-                ])
+                .args(sweep_all(&d))
                 .env_remove("LD_LIBRARY_PATH")
                 .output()
                 .unwrap();

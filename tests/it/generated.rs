@@ -409,16 +409,7 @@ fn bash_completion_loads_and_completes_subcommands() {
         "source {path}\ncomplete -p pinns\nCOMP_WORDS=(pinns '')\nCOMP_CWORD=1\nCOMP_LINE='pinns '\nCOMP_POINT=6\n_pinns pinns '' pinns\nprintf '%s\\n' \"${{COMPREPLY[@]}}\"\n",
         path = path.display()
     );
-    let out = Command::new("bash")
-        .args(["--norc", "-c", &script])
-        .output()
-        .expect("run bash");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "bash: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let stdout = crate::common::stdout_ok(Command::new("bash").args(["--norc", "-c", &script]));
     assert!(
         stdout.contains("-F _pinns_dynamic pinns"),
         "not registered: {stdout}"

@@ -249,14 +249,8 @@ impl World {
         let odd_dir = t.path().join(OsStr::from_bytes(b"odd\xff"));
         std::fs::create_dir_all(odd_dir.join("netns")).unwrap();
         std::fs::write(odd_dir.join("netns/left"), "").unwrap();
-        let pin = |name: &str, extra: &[&str]| {
-            let mut cmd = pinns();
-            cmd.arg("-d").arg(&dir).args(["-f", name]).args(extra);
-            let out = cmd.output().unwrap();
-            assert!(out.status.success(), "pin {name}: {out:?}");
-        };
-        pin(BUSY, &["--net", "--ipc", "--uts"]);
-        pin(
+        t.pin_pod(BUSY);
+        t.pin(
             USERNS,
             &[
                 "--user",
@@ -265,23 +259,12 @@ impl World {
                 "--gid-mapping=0-100000-65536@",
             ],
         );
-        std::fs::create_dir_all(dir.join("ipcns")).unwrap();
-        for k in ["netns", "ipcns"] {
-            let old = dir.join(k).join(OLD);
-            std::fs::write(&old, "").unwrap();
-            let touch = Command::new("touch")
-                .args(["-d", "2 hours ago"])
-                .arg(&old)
-                .status()
-                .unwrap();
-            assert!(touch.success());
-        }
-        pin(OLD, &["--net", "--ipc"]);
+        t.old_pin(OLD, &["net", "ipc"]);
         std::fs::write(dir.join("netns").join(CRASHED), "").unwrap();
         std::fs::write(dir.join("ipcns").join(CRASHED), "").unwrap();
         std::fs::write(dir.join("ipcns").join(JUNK), "not ours").unwrap();
         // Another tool's namespace (`ip netns add vrf-blue`): foreign.
-        pin("vrf-blue", &["--net"]);
+        t.pin("vrf-blue", &["--net"]);
         let sleeper = Command::new("nsenter")
             .arg(format!("--net={}", dir.join("netns").join(BUSY).display()))
             .args(["sleep", "600"])

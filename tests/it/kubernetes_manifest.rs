@@ -341,16 +341,11 @@ fn image_holds_the_binaries_where_the_command_runs_them() {
     // binaries at the paths the command uses, named as the DaemonSet names it.
     let tmp = tempfile::tempdir().unwrap();
     let archive = tmp.path().join("pinns.oci.tar");
-    let out = Command::new(repo().join("packaging/container/build-oci-archive.sh"))
-        .arg(env!("CARGO_BIN_EXE_pinns"))
-        .arg("/bin/true") // stands in for crictl: only its place is checked here
-        .arg(&archive)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    crate::common::stdout_ok(
+        Command::new(repo().join("packaging/container/build-oci-archive.sh"))
+            .arg(env!("CARGO_BIN_EXE_pinns"))
+            .arg("/bin/true") // stands in for crictl: only its place is checked here
+            .arg(&archive),
     );
     let unpacked = tmp.path().join("layout");
     std::fs::create_dir(&unpacked).unwrap();

@@ -5,7 +5,7 @@
 use crate::common;
 
 use common::runc::Bundle;
-use common::{assert_one_line_error, path_str, run, TestDir};
+use common::{assert_one_line_error, path_str, pinns_json, run, TestDir};
 use serde_json::Value;
 use std::path::Path;
 
@@ -15,20 +15,6 @@ const IDLE: &str = "b0000000-0000-4000-8000-000000000002";
 const USERNS: &str = "b0000000-0000-4000-8000-000000000003";
 const CRASHED: &str = "b0000000-0000-4000-8000-000000000004";
 const JUNK: &str = "b0000000-0000-4000-8000-000000000005";
-
-fn pin(t: &TestDir, name: &str, extra: &[&str]) {
-    let dir = t.pins();
-    let mut args = vec!["-d", path_str(&dir), "-f", name];
-    args.extend_from_slice(extra);
-    let (code, _, err) = run(&args);
-    assert_eq!(code, 0, "pin {name}: {err}");
-}
-
-fn json(args: &[&str]) -> Value {
-    let (code, out, err) = run(args);
-    assert_eq!(code, 0, "{args:?}: {err}");
-    serde_json::from_str(&out).unwrap_or_else(|e| panic!("{args:?} printed no JSON ({e}): {out}"))
-}
 
 fn row<'a>(listing: &'a Value, name: &str) -> &'a Value {
     listing["pins"]
@@ -49,14 +35,12 @@ struct Pods {
 impl Pods {
     fn new() -> Pods {
         let t = TestDir::new();
-        pin(
-            &t,
+        t.pin(
             BUSY,
             &["--net", "--ipc", "--uts", "-s", "kernel.hostname=busy-pod"],
         );
-        pin(&t, IDLE, &["--net", "--ipc", "--uts"]);
-        pin(
-            &t,
+        t.pin_pod(IDLE);
+        t.pin(
             USERNS,
             &[
                 "--user",
@@ -92,7 +76,7 @@ fn list_reports_each_state() {
     let dir = pods.dir();
 
     // Threshold far away: nothing is old enough to be an orphan.
-    let l = json(&[
+    let l = pinns_json(&[
         "list",
         "-d",
         &dir,
@@ -136,7 +120,7 @@ fn list_reports_each_state() {
 
     // Every pin is at least 0s old: the idle ones become orphans, the busy
     // one stays in use, the kept one idle, the broken one broken.
-    let l = json(&[
+    let l = pinns_json(&[
         "list",
         "-d",
         &dir,
@@ -182,7 +166,7 @@ fn inspect_shows_what_lives_inside() {
     let ctr = pods.container();
     let dir = pods.dir();
 
-    let i = json(&["inspect", "-d", &dir, BUSY, "--json"]);
+    let i = pinns_json(&["inspect", "-d", &dir, BUSY, "--json"]);
     assert_eq!(i["uts"]["hostname"], "busy-pod");
     let ifaces = i["interfaces"].as_array().unwrap();
     assert!(
@@ -215,7 +199,7 @@ fn inspect_shows_what_lives_inside() {
 
     // The user namespace: maps as written, read from inside by a child;
     // its uts namespace is owned by it.
-    let u = json(&["inspect", "-d", &dir, USERNS, "--json"]);
+    let u = pinns_json(&["inspect", "-d", &dir, USERNS, "--json"]);
     assert_eq!(
         u["user_maps"]["uid_map"],
         serde_json::json!([{"inside": 0, "outside": 100000, "count": 65536}])
@@ -308,12 +292,12 @@ fn a_pod_alive_only_through_a_thread_is_in_use() {
     let outside = "8d0c1a2b-3e4f-4a5b-8c6d-7e8f9a0b1c2d";
     let idle = "9d0c1a2b-3e4f-4a5b-8c6d-7e8f9a0b1c2d";
     for name in [gone, outside, idle] {
-        pin(&t, name, &["--net", "--ipc", "--uts"]);
+        t.pin_pod(name);
     }
     let a = common::threads::exit_leader_in(&bin, &t.pins(), gone, 0);
     let b = common::threads::setns_thread_into(&bin, &t.pins(), outside, 0);
     let d = t.pins();
-    let listing = json(&[
+    let listing = pinns_json(&[
         "list",
         "-d",
         path_str(&d),
@@ -326,7 +310,7 @@ fn a_pod_alive_only_through_a_thread_is_in_use() {
         let r = row(&listing, name);
         assert_eq!(r["state"], "in-use", "{name}: {r}");
         assert_eq!(r["process_count"], 1, "{name}: {r}");
-        let found = json(&["inspect", "-d", path_str(&d), name, "--json"]);
+        let found = pinns_json(&["inspect", "-d", path_str(&d), name, "--json"]);
         let procs = found["processes"].as_array().unwrap();
         assert_eq!(procs.len(), 1, "{found}");
         assert_eq!(procs[0]["pid"], pid, "{found}");
@@ -348,7 +332,7 @@ fn without_an_answer_from_the_runtime_nothing_is_an_orphan() {
     let pods = Pods::new();
     let dir = pods.dir();
     let missing = pods.t.path().join("no-crictl");
-    let l = json(&[
+    let l = pinns_json(&[
         "list",
         "-d",
         &dir,
@@ -370,7 +354,7 @@ fn without_an_answer_from_the_runtime_nothing_is_an_orphan() {
         assert_eq!(row(&l, name)["state"], "idle", "{l}");
         assert_eq!(row(&l, name)["runtime"], "not-asked", "{l}");
     }
-    let l = json(&[
+    let l = pinns_json(&[
         "list",
         "-d",
         &dir,

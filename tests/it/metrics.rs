@@ -103,11 +103,6 @@ const IDLE_B: &str = "b1000000-0000-4000-8000-000000000002";
 const JUNK: &str = "b1000000-0000-4000-8000-000000000003";
 const POD: &str = "b1000000-0000-4000-8000-000000000004";
 
-fn pin(dir: &Path, name: &str) {
-    let (code, _, err) = run(&["-d", path_str(dir), "-f", name, "--net", "--ipc"]);
-    assert_eq!(code, 0, "pin {name}: {err}");
-}
-
 /// Runs pinns under `umask 077`, which must not make the file unreadable.
 fn pinns_with_umask(args: &[&str]) -> std::process::Output {
     // "$@": a tenth argument written as $10 would be $1 followed by 0.
@@ -124,8 +119,8 @@ fn list_and_sweep_write_their_figures() {
     let t = TestDir::new();
     let dir = t.pins();
     let d = path_str(&dir);
-    pin(&dir, IDLE_A);
-    pin(&dir, IDLE_B);
+    t.pin(IDLE_A, &["--net", "--ipc"]);
+    t.pin(IDLE_B, &["--net", "--ipc"]);
     std::fs::write(dir.join("ipcns").join(JUNK), "not ours").unwrap();
     let metrics = t.path().join("textfile");
     std::fs::create_dir(&metrics).unwrap();
@@ -233,7 +228,7 @@ fn list_and_sweep_write_their_figures() {
 fn every_interval_round_rewrites_the_file() {
     let t = TestDir::new();
     let dir = t.pins();
-    pin(&dir, POD);
+    t.pin(POD, &["--net", "--ipc"]);
     let metrics = t.path().join("textfile");
     std::fs::create_dir(&metrics).unwrap();
     let file = metrics.join("pinns-cleanup.prom");
@@ -260,12 +255,7 @@ fn every_interval_round_rewrites_the_file() {
         }
         std::thread::sleep(Duration::from_millis(50));
     }
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(child.id() as i32),
-        nix::sys::signal::Signal::SIGTERM,
-    )
-    .unwrap();
-    assert!(child.wait().unwrap().success());
+    assert!(common::terminate(&mut child).success());
     assert!(seen.len() >= 3, "rewritten {} times in 30s", seen.len());
     assert_written(&file);
     parse(&std::fs::read_to_string(&file).unwrap());
@@ -275,7 +265,7 @@ fn every_interval_round_rewrites_the_file() {
 fn a_metrics_file_that_cannot_be_written_fails_in_one_line() {
     let t = TestDir::new();
     let dir = t.pins();
-    pin(&dir, POD);
+    t.pin(POD, &["--net", "--ipc"]);
     let file = t.path().join("no-such-dir/x.prom");
     for cmd in ["list", "cleanup"] {
         let mut args = vec![cmd, "-d", path_str(&dir), "--metrics-file", path_str(&file)];

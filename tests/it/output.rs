@@ -61,17 +61,7 @@ struct HostilePod {
 impl HostilePod {
     fn new() -> HostilePod {
         let t = TestDir::new();
-        let dir = t.pins();
-        let (code, _, err) = run(&[
-            "-d",
-            path_str(&dir),
-            "-f",
-            "evil",
-            "--net",
-            "--ipc",
-            "--uts",
-        ]);
-        assert_eq!(code, 0, "pin: {err}");
+        t.pin_pod("evil");
         let pin = |kind: &str| format!("--{kind}={}", t.pin_path(kind, "evil").display());
         let ok = |cmd: &mut Command| {
             let out = cmd.output().expect("run");
@@ -332,8 +322,7 @@ fn every_failure_is_one_printable_line() {
     let t = TestDir::new();
     let dir = t.pins();
     let d = path_str(&dir);
-    let (code, _, err) = run(&["-d", d, "-f", "ok", "--net"]);
-    assert_eq!(code, 0, "{err}");
+    t.pin("ok", &["--net"]);
     let newline_dir = t.path().join("no\nwhere\x1b[2J");
     let not_cgroup = path_str(t.path());
     let cases: Vec<(Vec<&OsStr>, &str)> = vec![

@@ -8,37 +8,28 @@ use std::os::unix::fs::MetadataExt;
 
 const POD_SYSCTLS: [&str; 2] = ["net.ipv4.ip_forward", "kernel.shm_rmid_forced"];
 
-fn pin_ok(args: &[&str]) {
-    let (status, _, stderr) = run(args);
-    assert_eq!(status, 0, "pinns {args:?} failed: {stderr}");
-    assert!(stderr.is_empty(), "unexpected output: {stderr}");
-}
-
 #[test]
 fn crio_form_pins_new_namespaces_with_sysctls_inside() {
     let t = TestDir::new();
-    let dir = t.pins();
-    let d = path_str(&dir);
     let host_forward = host_sysctl("net.ipv4.ip_forward");
     let host_rmid = host_sysctl("kernel.shm_rmid_forced");
     let forward = if host_forward == "1" { "0" } else { "1" };
     let rmid = if host_rmid == "1" { "0" } else { "1" };
-    pin_ok(&[
-        "-d",
-        d,
-        "-f",
+    t.pin(
         "pod-a",
-        "-s",
-        &format!("net.ipv4.ip_forward={forward}"),
-        "-s",
-        &format!("kernel.shm_rmid_forced={rmid}"),
-        "-s",
-        "kernel.hostname=pod-a-host",
-        "--ipc",
-        "--uts",
-        "--net",
-    ]);
-    pin_ok(&["-d", d, "-f", "pod-b", "-i", "-u", "-n"]);
+        &[
+            "-s",
+            &format!("net.ipv4.ip_forward={forward}"),
+            "-s",
+            &format!("kernel.shm_rmid_forced={rmid}"),
+            "-s",
+            "kernel.hostname=pod-a-host",
+            "--ipc",
+            "--uts",
+            "--net",
+        ],
+    );
+    t.pin("pod-b", &["-i", "-u", "-n"]);
 
     for kind in ["net", "ipc", "uts"] {
         let a = ns_inode(t.pin_path(kind, "pod-a"));
@@ -80,17 +71,10 @@ fn crio_form_pins_new_namespaces_with_sysctls_inside() {
 #[test]
 fn host_forms_pin_the_callers_namespaces() {
     let t = TestDir::new();
-    let d = path_str(&t.pins()).to_string();
-    pin_ok(&[
-        "-d",
-        &d,
-        "-f",
+    t.pin(
         "hostpod",
-        "--net=host",
-        "--ipc=host",
-        "--uts",
-        "--cgroup=host",
-    ]);
+        &["--net=host", "--ipc=host", "--uts", "--cgroup=host"],
+    );
     for kind in ["net", "ipc", "cgroup"] {
         assert_eq!(
             ns_inode(t.pin_path(kind, "hostpod")),
@@ -128,25 +112,23 @@ fn long_forms_and_cgroup_namespace() {
 #[test]
 fn user_namespace_pod_owns_its_namespaces() {
     let t = TestDir::new();
-    let d = path_str(&t.pins()).to_string();
-    pin_ok(&[
-        "-d",
-        &d,
-        "-f",
+    t.pin(
         "userpod",
-        "--user",
-        "--uid-mapping=0-200000-65536@",
-        "--gid-mapping=0-300000-1000@1000-400000-1000@",
-        "--net",
-        "--ipc",
-        "--uts",
-        "-s",
-        "kernel.shm_rmid_forced=1",
-        "-s",
-        "net.ipv4.ip_forward=1",
-        "-s",
-        "kernel.hostname=userpod",
-    ]);
+        &[
+            "--user",
+            "--uid-mapping=0-200000-65536@",
+            "--gid-mapping=0-300000-1000@1000-400000-1000@",
+            "--net",
+            "--ipc",
+            "--uts",
+            "-s",
+            "kernel.shm_rmid_forced=1",
+            "-s",
+            "net.ipv4.ip_forward=1",
+            "-s",
+            "kernel.hostname=userpod",
+        ],
+    );
     let uid_map = in_pins(&t, "userpod", &["user"], "cat /proc/self/uid_map");
     let gid_map = in_pins(&t, "userpod", &["user"], "cat /proc/self/gid_map");
     let words = |s: &str| s.split_whitespace().map(str::to_string).collect::<Vec<_>>();
@@ -187,7 +169,7 @@ fn existing_empty_file_is_used_and_keeps_its_owner() {
     std::fs::create_dir_all(target.parent().unwrap()).unwrap();
     std::fs::write(&target, "").unwrap();
     std::os::unix::fs::chown(&target, Some(100000), Some(100000)).unwrap();
-    pin_ok(&["-d", path_str(&t.pins()), "-f", "precreated", "--net"]);
+    t.pin("precreated", &["--net"]);
     assert_eq!(t.nsfs_mounts(), vec![target.clone()]);
     assert_ne!(ns_inode(&target), ns_inode("/proc/self/ns/net"));
     // Below the mount, the file CRI-O created and chowned is untouched.
@@ -199,9 +181,8 @@ fn existing_empty_file_is_used_and_keeps_its_owner() {
 #[test]
 fn mount_namespace_pins_twice_in_the_same_dir() {
     let t = TestDir::new();
-    let d = path_str(&t.pins()).to_string();
-    pin_ok(&["-d", &d, "-f", "mnt", "-m"]);
-    pin_ok(&["-d", &d, "-f", "mnt2", "--mnt"]);
+    t.pin("mnt", &["-m"]);
+    t.pin("mnt2", &["--mnt"]);
     let a = ns_inode(t.pin_path("mnt", "mnt"));
     let b = ns_inode(t.pin_path("mnt", "mnt2"));
     assert_ne!(a, b);
@@ -267,7 +248,6 @@ fn sysctls_are_untouched_on_the_host() {
 #[test]
 fn mount_namespace_propagation_slave_keeps_its_mounts_from_the_host() {
     let t = TestDir::new();
-    let d = path_str(&t.pins()).to_string();
     // A shared mount of our own, as / is on systemd hosts.
     let shared = t.path().join("shared");
     std::fs::create_dir(&shared).unwrap();
@@ -281,8 +261,8 @@ fn mount_namespace_propagation_slave_keeps_its_mounts_from_the_host() {
     mount(&["--bind", path_str(&shared), path_str(&shared)]);
     mount(&["--make-shared", path_str(&shared)]);
 
-    pin_ok(&["-d", &d, "-f", "kubens", "-m", "--mnt-propagation=slave"]);
-    pin_ok(&["-d", &d, "-f", "plain", "-m"]);
+    t.pin("kubens", &["-m", "--mnt-propagation=slave"]);
+    t.pin("plain", &["-m"]);
     for name in ["kubens", "plain"] {
         let inner = shared.join(name);
         std::fs::create_dir(&inner).unwrap();

@@ -41,12 +41,7 @@ fn wait_for(what: &str, mut ready: impl FnMut() -> bool) {
 }
 
 fn sh(script: &str) {
-    let out = Command::new("sh").args(["-c", script]).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{script}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    stdout_ok(Command::new("sh").args(["-c", script]));
 }
 
 /// The optional (propagation) fields of the topmost mount at `path`.
@@ -348,15 +343,10 @@ umount "$bad"
     // binary, 7 of 40 with this one), and in none of 40 when everything
     // runs on one CPU. The host's own namespace, where kubens pins, never
     // showed it.
-    let out = Command::new("taskset")
-        .args(["-c", "0", "unshare", "--mount", "--propagation", "private"])
-        .args(["sh", "-c", &script])
-        .output()
-        .expect("run unshare (util-linux)");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    stdout_ok(
+        Command::new("taskset")
+            .args(["-c", "0", "unshare", "--mount", "--propagation", "private"])
+            .args(["sh", "-c", &script]),
     );
     let read = |f: &str| -> serde_json::Value {
         serde_json::from_slice(&std::fs::read(t.path().join(f)).unwrap()).unwrap()
@@ -442,19 +432,7 @@ fn pins_made_during_sweeps_are_whole_or_absent() {
             let mut removed = Vec::new();
             let mut sweeps = 0;
             while !stop.load(std::sync::atomic::Ordering::SeqCst) {
-                let out = Command::new(BIN)
-                    .args([
-                        "cleanup",
-                        "-d",
-                        &d,
-                        "--orphans",
-                        "--older-than",
-                        "0s",
-                        "--json",
-                        "--no-runtime",
-                    ])
-                    .output()
-                    .unwrap();
+                let out = Command::new(BIN).args(sweep_all(&d)).output().unwrap();
                 sweeps += 1;
                 let Ok(report) = serde_json::from_slice::<serde_json::Value>(&out.stdout) else {
                     continue; // DIR not created yet

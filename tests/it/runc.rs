@@ -5,14 +5,6 @@ use crate::common;
 use common::runc::Bundle;
 use common::*;
 
-fn pin_pod(t: &TestDir, name: &str, extra: &[&str]) {
-    let d = path_str(&t.pins()).to_string();
-    let mut args = vec!["-d", d.as_str(), "-f", name, "--net", "--ipc", "--uts"];
-    args.extend_from_slice(extra);
-    let (status, _, stderr) = run(&args);
-    assert_eq!(status, 0, "pin {name}: {stderr}");
-}
-
 /// A busybox container of `pod` running `script`.
 fn bundle(t: &TestDir, pod: &str, script: &str) -> Bundle {
     static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
@@ -41,7 +33,18 @@ fn container_sees_the_pods_sysctls_and_hostname() {
         "1"
     };
     let fwd = format!("net.ipv4.ip_forward={forward}");
-    pin_pod(&t, "pod", &["-s", &fwd, "-s", "kernel.hostname=pod-host"]);
+    t.pin(
+        "pod",
+        &[
+            "--net",
+            "--ipc",
+            "--uts",
+            "-s",
+            &fwd,
+            "-s",
+            "kernel.hostname=pod-host",
+        ],
+    );
     let script = "hostname; cat /proc/sys/net/ipv4/ip_forward; readlink /proc/self/ns/net";
     let out = stdout_of(bundle(&t, "pod", script).run_to_end("pinns-test"));
     let lines: Vec<&str> = out.lines().collect();
@@ -56,8 +59,11 @@ fn container_sees_the_pods_sysctls_and_hostname() {
 #[test]
 fn containers_of_one_pod_share_ipc_and_other_pods_do_not() {
     let t = TestDir::new();
-    pin_pod(&t, "pod-a", &["-s", "kernel.shm_rmid_forced=0"]);
-    pin_pod(&t, "pod-b", &[]);
+    t.pin(
+        "pod-a",
+        &["--net", "--ipc", "--uts", "-s", "kernel.shm_rmid_forced=0"],
+    );
+    t.pin_pod("pod-b");
     let segments = "tail -n +2 /proc/sysvipc/shm | wc -l";
 
     // The first container makes a segment and stays up, as an app would.
@@ -100,7 +106,7 @@ fn containers_of_one_pod_share_ipc_and_other_pods_do_not() {
 #[test]
 fn runtime_hostname_field_lands_in_the_pinned_namespace() {
     let t = TestDir::new();
-    pin_pod(&t, "named", &[]);
+    t.pin_pod("named");
     let b = bundle(&t, "named", "hostname").hostname("from-runtime");
     assert_eq!(stdout_of(b.run_to_end("pinns-test")), "from-runtime");
     // The container is gone; the pod's UTS namespace keeps the name.

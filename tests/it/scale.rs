@@ -144,16 +144,7 @@ fn five_thousand_pins_in_one_directory_are_listed_and_swept() {
         .iter()
         .all(|p| p["state"] == "idle" && p["namespaces"].as_array().map(Vec::len) == Some(2)));
 
-    let report = pinns_json(&[
-        "cleanup",
-        "-d",
-        &d,
-        "--orphans",
-        "--older-than",
-        "0s",
-        "--json",
-        "--no-runtime",
-    ]);
+    let report = pinns_json(&sweep_all(&d));
     assert_eq!(report["summary"]["removed"], PODS);
     assert!(t.nsfs_mounts().is_empty());
     assert!(

@@ -180,22 +180,12 @@ fn a_sandbox_with_no_process_known_to_crio_survives_while_an_unknown_pin_goes() 
     assert_eq!(r["summary"]["found"], 1, "{r}");
 }
 
-fn sh(cmd: &mut Command) -> String {
-    let out = cmd.output().expect("run");
-    assert!(
-        out.status.success(),
-        "{cmd:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
 /// Makes `path` a shared mount of itself (what systemd makes of / on a real
 /// node, and what Bidirectional and HostToContainer mounts need at the source).
 fn make_shared(path: &Path) {
     std::fs::create_dir_all(path).unwrap();
-    sh(Command::new("mount").arg("--bind").arg(path).arg(path));
-    sh(Command::new("mount").arg("--make-shared").arg(path));
+    common::stdout_ok(Command::new("mount").arg("--bind").arg(path).arg(path));
+    common::stdout_ok(Command::new("mount").arg("--make-shared").arg(path));
 }
 
 /// The DaemonSet's image, built by packaging/container/build-oci-archive.sh
@@ -212,7 +202,7 @@ fn load_image(crio: &Crio) -> String {
         Some(p) => PathBuf::from(p),
         None => {
             let libs = root.join("image-libs");
-            let ldd = sh(Command::new("ldd").arg(common::BIN));
+            let ldd = common::stdout_ok(Command::new("ldd").arg(common::BIN));
             for lib in ldd.split_whitespace().filter(|w| w.starts_with('/')) {
                 let dest = libs.join(lib.trim_start_matches('/'));
                 std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
@@ -222,30 +212,9 @@ fn load_image(crio: &Crio) -> String {
             PathBuf::from(common::BIN)
         }
     };
-    sh(build.arg(pinns).arg(&crio.tools().crictl).arg(&archive));
+    common::stdout_ok(build.arg(pinns).arg(&crio.tools().crictl).arg(&archive));
     let image = format!("localhost/pinns:{}", env!("CARGO_PKG_VERSION"));
-    let r = root.display();
-    // As the harness copies its images: skopeo's host-wide cache and staging
-    // dirs hidden under tmpfs in a private mount namespace.
-    let script = r#"mount -t tmpfs pinns-e2e /var/lib && mount -t tmpfs pinns-e2e /var/tmp && exec skopeo --policy "$1" copy --quiet "$2" "$3""#;
-    sh(Command::new("unshare")
-        .args([
-            "--mount",
-            "--propagation",
-            "private",
-            "sh",
-            "-c",
-            script,
-            "sh",
-        ])
-        .arg(root.join("policy.json"))
-        .arg(format!("oci-archive:{}", archive.display()))
-        .arg(format!(
-            "containers-storage:[vfs@{r}/storage+{r}/runroot]{image}"
-        ))
-        .env("TMPDIR", root.join("tmp"))
-        .env("CONTAINERS_STORAGE_CONF", root.join("storage.conf"))
-        .env("CONTAINERS_REGISTRIES_CONF", root.join("registries.conf")));
+    crio.copy_image(&format!("oci-archive:{}", archive.display()), &image);
     image
 }
 
@@ -345,7 +314,7 @@ fn the_daemonset_image_sweeps_the_hosts_pins_from_a_pod() {
     assert_eq!(item(&r, &known_name)["outcome"], "kept", "{r}");
     // Seen from the host: the unknown pins' mounts and files are gone, the
     // known pod's are intact, and nothing of the pod was mounted here.
-    let host_mounts: Vec<PathBuf> = crio::mounts_under(&dir)
+    let host_mounts: Vec<PathBuf> = common::mounts_under(&dir)
         .into_iter()
         .filter(|(_, t)| t == "nsfs")
         .map(|(p, _)| p)
@@ -363,7 +332,7 @@ fn the_daemonset_image_sweeps_the_hosts_pins_from_a_pod() {
     }
     // Only the shared binds this test made: DIR and the four pin directories,
     // each once.
-    let mut others: Vec<PathBuf> = crio::mounts_under(&dir)
+    let mut others: Vec<PathBuf> = common::mounts_under(&dir)
         .into_iter()
         .filter(|(_, t)| t != "nsfs")
         .map(|(p, _)| p)

@@ -15,12 +15,6 @@ const WATCHED: [&str; 3] = [
     "kernel.shm_rmid_forced",
 ];
 
-fn pin_ok(args: &[&str]) {
-    let (status, _, stderr) = run(args);
-    assert_eq!(status, 0, "pinns {args:?} failed: {stderr}");
-    assert!(stderr.is_empty(), "unexpected output: {stderr}");
-}
-
 /// Pins net+ipc with two sysctls from inside throwaway net and ipc
 /// namespaces (so a write that went to the caller's namespaces would change
 /// only those), and checks each value is in the pod and not in the caller.
@@ -63,19 +57,11 @@ fn writes_land_in_the_pod(inject: Option<&str>, user: bool) -> String {
             .collect::<Vec<_>>()
             .join(" "),
     );
-    let out = Command::new("unshare")
-        .args(["--net", "--ipc", "sh", "-c", &script])
-        .output()
-        .expect("run unshare");
-    assert!(
-        out.status.success(),
-        "{script}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let caller: Vec<String> = String::from_utf8_lossy(&out.stdout)
-        .split_whitespace()
-        .map(str::to_string)
-        .collect();
+    let caller: Vec<String> =
+        stdout_ok(Command::new("unshare").args(["--net", "--ipc", "sh", "-c", &script]))
+            .split_whitespace()
+            .map(str::to_string)
+            .collect();
     assert_eq!(
         caller,
         ["0", "0"],
@@ -193,20 +179,17 @@ fn unknown_key_is_refused_before_any_change_on_both_paths() {
 #[test]
 fn tabs_and_runs_of_blanks_reach_the_kernel() {
     let t = TestDir::new();
-    let dir = t.pins();
-    let d = path_str(&dir);
-    pin_ok(&[
-        "-d",
-        d,
-        "-f",
+    t.pin(
         "p",
-        "--net",
-        "--ipc",
-        "-s",
-        "net.ipv4.ip_local_port_range=20000\t40000",
-        "-s",
-        "kernel.sem=250  32000\t 32 128",
-    ]);
+        &[
+            "--net",
+            "--ipc",
+            "-s",
+            "net.ipv4.ip_local_port_range=20000\t40000",
+            "-s",
+            "kernel.sem=250  32000\t 32 128",
+        ],
+    );
     assert_eq!(
         in_pins(
             &t,
@@ -225,24 +208,21 @@ fn tabs_and_runs_of_blanks_reach_the_kernel() {
 #[test]
 fn ipc_next_id_keys_are_set_in_the_pod() {
     let t = TestDir::new();
-    let dir = t.pins();
-    let d = path_str(&dir);
     if !Path::new("/proc/sys/kernel/shm_next_id").exists() {
         panic!("this kernel lacks CONFIG_CHECKPOINT_RESTORE: kernel.shm_next_id cannot be tested");
     }
-    pin_ok(&[
-        "-d",
-        d,
-        "-f",
+    t.pin(
         "p",
-        "--ipc",
-        "-s",
-        "kernel.shm_next_id=7",
-        "-s",
-        "kernel.msg_next_id=8",
-        "-s",
-        "kernel.sem_next_id=9",
-    ]);
+        &[
+            "--ipc",
+            "-s",
+            "kernel.shm_next_id=7",
+            "-s",
+            "kernel.msg_next_id=8",
+            "-s",
+            "kernel.sem_next_id=9",
+        ],
+    );
     let got = in_pins(
         &t,
         "p",
@@ -255,20 +235,17 @@ fn ipc_next_id_keys_are_set_in_the_pod() {
 #[test]
 fn ping_group_range_is_narrowed_in_a_user_namespace_pod() {
     let t = TestDir::new();
-    let dir = t.pins();
-    let d = path_str(&dir);
-    pin_ok(&[
-        "-d",
-        d,
-        "-f",
+    t.pin(
         "u",
-        "--user",
-        "--uid-mapping=0-100000-65536@",
-        "--gid-mapping=0-100000-65536@",
-        "--net",
-        "-s",
-        "net.ipv4.ping_group_range=0  2147483647",
-    ]);
+        &[
+            "--user",
+            "--uid-mapping=0-100000-65536@",
+            "--gid-mapping=0-100000-65536@",
+            "--net",
+            "-s",
+            "net.ipv4.ping_group_range=0  2147483647",
+        ],
+    );
     // Read back inside: the pod's user namespace sees its own gids.
     assert_eq!(
         in_pins(
@@ -285,15 +262,10 @@ fn ping_group_range_is_narrowed_in_a_user_namespace_pod() {
         "100000\t165535"
     );
     // Without a user namespace the value is written as given.
-    pin_ok(&[
-        "-d",
-        d,
-        "-f",
+    t.pin(
         "n",
-        "--net",
-        "-s",
-        "net.ipv4.ping_group_range=0 2147483647",
-    ]);
+        &["--net", "-s", "net.ipv4.ping_group_range=0 2147483647"],
+    );
     assert_eq!(
         in_pins(&t, "n", &["net"], "cat /proc/sys/net/ipv4/ping_group_range"),
         "0\t2147483647"
@@ -303,19 +275,16 @@ fn ping_group_range_is_narrowed_in_a_user_namespace_pod() {
 #[test]
 fn the_largest_id_map_is_taken_by_the_kernel() {
     let t = TestDir::new();
-    let dir = t.pins();
-    let d = path_str(&dir);
     let map = page_sized_map(0);
-    pin_ok(&[
-        "-d",
-        d,
-        "-f",
+    t.pin(
         "big",
-        "--user",
-        &format!("--uid-mapping={map}"),
-        &format!("--gid-mapping={map}"),
-        "--net",
-    ]);
+        &[
+            "--user",
+            &format!("--uid-mapping={map}"),
+            &format!("--gid-mapping={map}"),
+            "--net",
+        ],
+    );
     for file in ["uid_map", "gid_map"] {
         let text = in_pins(&t, "big", &["user"], &format!("cat /proc/self/{file}"));
         assert_eq!(text.lines().count(), 340, "{file}: {text}");

@@ -40,6 +40,32 @@ impl TestDir {
         self.pins().join(format!("{kind}ns")).join(name)
     }
 
+    /// Pins `name` under [`TestDir::pins`] with the pin flags given
+    /// (`--net`, `-s KEY=VALUE`, ...); the pin must succeed.
+    pub fn pin(&self, name: &str, flags: &[&str]) {
+        pin_in(&self.pins(), name, flags);
+    }
+
+    /// Pins a pod's usual three, `--net --ipc --uts`, as `name`.
+    pub fn pin_pod(&self, name: &str) {
+        self.pin(name, &POD);
+    }
+
+    /// Pins `name` onto empty files dated two hours back (as CRI-O
+    /// pre-creates them): the pin is "old" by the age of the file under its
+    /// mount.
+    pub fn old_pin(&self, name: &str, kinds: &[&str]) {
+        for k in kinds {
+            std::fs::create_dir_all(self.pins().join(format!("{k}ns"))).unwrap();
+            let f = self.pin_path(k, name);
+            std::fs::write(&f, "").unwrap();
+            age(&f, "2 hours ago");
+        }
+        let flags: Vec<String> = kinds.iter().map(|k| format!("--{k}")).collect();
+        let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
+        self.pin(name, &flags);
+    }
+
     /// Mount points at or below this directory, deepest last.
     pub fn mounts(&self) -> Vec<(PathBuf, String)> {
         mounts_under(self.path())
@@ -144,6 +170,58 @@ pub fn ns_inode(path: impl AsRef<Path>) -> u64 {
         .ino()
 }
 
+/// The namespaces of a pod as CRI-O pins them by default.
+pub const POD: [&str; 3] = ["--net", "--ipc", "--uts"];
+
+/// Pins `name` under `dir` with `flags`; the pin must succeed silently.
+pub fn pin_in(dir: &Path, name: &str, flags: &[&str]) {
+    let mut args = vec!["-d", path_str(dir), "-f", name];
+    args.extend_from_slice(flags);
+    pin_ok(&args);
+}
+
+/// Runs a whole pin command line, which must succeed silently (CRI-O logs
+/// whatever the helper prints).
+pub fn pin_ok(args: &[&str]) {
+    let (status, _, stderr) = run(args);
+    assert_eq!(status, 0, "pinns {args:?} failed: {stderr}");
+    assert!(stderr.is_empty(), "unexpected output: {stderr}");
+}
+
+/// The sweep that removes every idle pin CRI-O could have made under `dir`
+/// at once, asking no runtime, with a JSON report.
+pub fn sweep_all(dir: &str) -> [&str; 8] {
+    [
+        "cleanup",
+        "-d",
+        dir,
+        "--orphans",
+        "--older-than",
+        "0s",
+        "--json",
+        "--no-runtime",
+    ]
+}
+
+/// Sends SIGTERM to `child` (a sweep loop, a benchmark) and waits for it.
+pub fn terminate(child: &mut std::process::Child) -> std::process::ExitStatus {
+    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).expect("SIGTERM");
+    child.wait().expect("wait")
+}
+
+/// Sets a file's mtime back, as if it had been created `ago` earlier
+/// (`touch -d`, not following a symlink).
+pub fn age(path: &Path, ago: &str) {
+    let ok = std::process::Command::new("touch")
+        .args(["-h", "-d", ago])
+        .arg(path)
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "touch -d {ago} {}", path.display());
+}
+
 pub fn pinns() -> Command {
     Command::new(BIN)
 }
@@ -221,16 +299,20 @@ pub fn in_pins(t: &TestDir, name: &str, kinds: &[&str], script: &str) -> String 
         let flag = if *kind == "mnt" { "mount" } else { kind };
         cmd.arg(format!("--{flag}={}", t.pin_path(kind, name).display()));
     }
+    stdout_ok(cmd.args(["sh", "-c", script])).trim().to_string()
+}
+
+/// Runs `cmd`, which must succeed, and returns what it printed.
+pub fn stdout_ok(cmd: &mut std::process::Command) -> String {
     let out = cmd
-        .args(["sh", "-c", script])
         .output()
-        .expect("run nsenter");
+        .unwrap_or_else(|e| panic!("run {:?}: {e}", cmd.get_program()));
     assert!(
         out.status.success(),
-        "nsenter {kinds:?} {script}: {}",
+        "{cmd:?}: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// Keeps a figure in README.md true: the README holds

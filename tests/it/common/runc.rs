@@ -9,6 +9,22 @@ use std::time::{Duration, Instant};
 
 const BUSYBOX: &str = "/bin/busybox";
 
+/// Copies the static busybox into `rootfs/bin` with a link for each of its
+/// applets (`rootfs/bin` must exist).
+pub fn install_busybox(rootfs: &Path) {
+    std::fs::copy(BUSYBOX, rootfs.join("bin/busybox"))
+        .unwrap_or_else(|e| panic!("copy {BUSYBOX} (busybox-static): {e}"));
+    let list = Command::new(BUSYBOX)
+        .arg("--list")
+        .output()
+        .expect("busybox --list");
+    for applet in String::from_utf8_lossy(&list.stdout).lines() {
+        if applet != "busybox" {
+            let _ = symlink("busybox", rootfs.join("bin").join(applet));
+        }
+    }
+}
+
 /// A bundle to build: root filesystem, process arguments, hostname and the
 /// namespaces to join by path (`network`, `ipc`, `uts`, ... as OCI names them).
 pub struct Bundle {
@@ -149,16 +165,7 @@ impl Bundle {
                 let _ = symlink(format!("usr/{lib}"), rootfs.join(lib));
             }
         }
-        std::fs::copy(BUSYBOX, rootfs.join("bin/busybox")).expect("copy busybox (busybox-static)");
-        let list = Command::new(BUSYBOX)
-            .arg("--list")
-            .output()
-            .expect("busybox --list");
-        for applet in String::from_utf8_lossy(&list.stdout).lines() {
-            if applet != "busybox" {
-                let _ = symlink("busybox", rootfs.join("bin").join(applet));
-            }
-        }
+        install_busybox(&rootfs);
         for (path, contents) in &self.files {
             let full = rootfs.join(path);
             if let Some(parent) = full.parent() {

@@ -11,16 +11,11 @@ use std::process::{Child, Command, Stdio};
 pub fn build(dir: &Path) -> PathBuf {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/common/threads.c");
     let bin = dir.join("threads");
-    let out = Command::new("gcc")
-        .args(["-O1", "-Wall", "-Werror", "-pthread", "-o"])
-        .arg(&bin)
-        .arg(&src)
-        .output()
-        .expect("run gcc (apt-get install gcc)");
-    assert!(
-        out.status.success(),
-        "gcc threads.c: {}",
-        String::from_utf8_lossy(&out.stderr)
+    super::stdout_ok(
+        Command::new("gcc")
+            .args(["-O1", "-Wall", "-Werror", "-pthread", "-o"])
+            .arg(&bin)
+            .arg(&src),
     );
     bin
 }

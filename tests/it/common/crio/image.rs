@@ -2,7 +2,6 @@
 //! uncompressed layer per image, every blob named by its sha256), copied by
 //! skopeo into the instance's vfs store before CRI-O starts.
 
-use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -10,7 +9,6 @@ use std::process::Command;
 /// `catatonit -P`, which reaps children and exits on SIGTERM as PID 1.
 pub const PAUSE_COMMAND: &str = "";
 
-const BUSYBOX: &str = "/bin/busybox";
 const CATATONIT: &str = "/usr/bin/catatonit";
 
 /// Builds both images in `root/images` and copies them into the store that
@@ -33,23 +31,14 @@ pub fn install_all(root: &Path, env: &[(&'static str, PathBuf)]) {
     let index = serde_json::json!({"schemaVersion": 2, "manifests": manifests});
     std::fs::write(layout.join("index.json"), index.to_string()).expect("write index");
     for name in ["busybox", "pause"] {
-        copy_into_store(root, env, &layout, name);
+        let src = format!("oci:{}:{name}", layout.display());
+        copy_into_store(root, env, &src, &format!("localhost/{name}:latest"));
     }
 }
 
 fn busybox_rootfs(dir: &Path) -> PathBuf {
     skeleton(dir);
-    std::fs::copy(BUSYBOX, dir.join("bin/busybox"))
-        .unwrap_or_else(|e| panic!("copy {BUSYBOX} (busybox-static): {e}"));
-    let list = Command::new(BUSYBOX)
-        .arg("--list")
-        .output()
-        .expect("busybox --list");
-    for applet in String::from_utf8_lossy(&list.stdout).lines() {
-        if applet != "busybox" {
-            let _ = symlink("busybox", dir.join("bin").join(applet));
-        }
-    }
+    crate::common::runc::install_busybox(dir);
     dir.to_path_buf()
 }
 
@@ -144,14 +133,14 @@ fn oci_arch() -> &'static str {
     }
 }
 
-/// `skopeo copy` into containers-storage. skopeo also records blobs in a
-/// host-wide cache under /var/lib/containers/cache and stages layers in
-/// /var/tmp, with no flag against either, so it runs in a private mount
-/// namespace with a tmpfs over each.
-fn copy_into_store(root: &Path, env: &[(&'static str, PathBuf)], layout: &Path, name: &str) {
+/// `skopeo copy` of image `src` (an `oci:` layout or `oci-archive:` name)
+/// into the instance's containers-storage as `image`. skopeo also records
+/// blobs in a host-wide cache under /var/lib/containers/cache and stages
+/// layers in /var/tmp, with no flag against either, so it runs in a private
+/// mount namespace with a tmpfs over each.
+pub fn copy_into_store(root: &Path, env: &[(&'static str, PathBuf)], src: &str, image: &str) {
     let r = root.display();
-    let dest = format!("containers-storage:[vfs@{r}/storage+{r}/runroot]localhost/{name}:latest");
-    let src = format!("oci:{}:{name}", layout.display());
+    let dest = format!("containers-storage:[vfs@{r}/storage+{r}/runroot]{image}");
     let script = r#"mount -t tmpfs pinns-e2e /var/lib && mount -t tmpfs pinns-e2e /var/tmp && exec skopeo --policy "$1" copy --quiet "$2" "$3""#;
     let out = Command::new("unshare")
         .args([
@@ -164,7 +153,7 @@ fn copy_into_store(root: &Path, env: &[(&'static str, PathBuf)], layout: &Path, 
             "sh",
         ])
         .arg(root.join("policy.json"))
-        .arg(&src)
+        .arg(src)
         .arg(&dest)
         .envs(env.iter().map(|(k, v)| (k, v)))
         .output()

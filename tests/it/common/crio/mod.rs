@@ -12,6 +12,7 @@ pub mod pod;
 
 pub use pod::{Ctr, Pod};
 
+use crate::common::mounts_under;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -352,6 +353,12 @@ impl Crio {
         self.spawn();
     }
 
+    /// Copies image `src` (`oci-archive:FILE`, `oci:DIR:NAME`) into this
+    /// instance's store as `image`.
+    pub fn copy_image(&self, src: &str, image: &str) {
+        image::copy_into_store(&self.root, &self.storage_env(), src, image);
+    }
+
     /// For crio and skopeo: private storage and registries configuration,
     /// and a private TMPDIR (containers/image stages blobs in /var/tmp).
     fn storage_env(&self) -> Vec<(&'static str, PathBuf)> {
@@ -596,19 +603,6 @@ fn walk_files(dir: &Path, out: &mut Vec<PathBuf>) {
             out.push(path);
         }
     }
-}
-
-/// Mounts at or below `root` in this process's mount table, in table order.
-pub fn mounts_under(root: &Path) -> Vec<(PathBuf, String)> {
-    let text = std::fs::read_to_string("/proc/self/mountinfo").expect("read mountinfo");
-    text.lines()
-        .filter_map(|line| {
-            let (head, tail) = line.split_once(" - ")?;
-            let point = PathBuf::from(head.split(' ').nth(4)?.replace("\\040", " "));
-            let fstype = tail.split(' ').next()?.to_string();
-            point.starts_with(root).then_some((point, fstype))
-        })
-        .collect()
 }
 
 /// Mount points of the cgroup hierarchies (v1 controllers and the v2
