@@ -206,12 +206,7 @@ fn inspect_shows_each_process_effective_capabilities() {
         .unwrap();
     let _ = pod.kill();
     let _ = pod.wait();
-    let process = json["processes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["pid"] == pod.id())
-        .unwrap_or_else(|| panic!("pid {} not in {json}", pod.id()));
+    let process = common::entry(&json, "processes", "pid", pod.id());
     assert_eq!(
         process["capabilities"],
         serde_json::json!(["cap_chown", "cap_net_raw"])

@@ -6,7 +6,7 @@
 
 use crate::common;
 
-use common::{pinns, TestDir};
+use common::{pinns, OldCgroup, TestDir};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::ffi::OsStr;
@@ -232,7 +232,7 @@ struct World {
     dir: PathBuf,
     odd_dir: PathBuf,
     sleeper: std::process::Child,
-    cgroup_root: PathBuf,
+    cgroup: OldCgroup,
 }
 
 // CRI-O-shaped pin names (lowercase UUIDs): only those can be orphans.
@@ -282,25 +282,13 @@ impl World {
             }
             std::thread::sleep(std::time::Duration::from_millis(10));
         }
-        let cgroup_root = Path::new("/sys/fs/cgroup/unified")
-            .join(format!("pinns-test-schema-{}", std::process::id()));
-        std::fs::create_dir(&cgroup_root).unwrap();
-        let leaf = cgroup_root.join(OsStr::from_bytes(
-            b"pod6a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d\xff",
-        ));
-        std::fs::create_dir(&leaf).unwrap();
-        let touch = Command::new("touch")
-            .args(["-d", "2 hours ago"])
-            .arg(&leaf)
-            .status()
-            .unwrap();
-        assert!(touch.success());
+        let cgroup = OldCgroup::new("schema", b"pod6a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d\xff");
         World {
             t,
             dir,
             odd_dir,
             sleeper,
-            cgroup_root,
+            cgroup,
         }
     }
 
@@ -313,12 +301,6 @@ impl Drop for World {
     fn drop(&mut self) {
         let _ = self.sleeper.kill();
         let _ = self.sleeper.wait();
-        if let Ok(entries) = std::fs::read_dir(&self.cgroup_root) {
-            for e in entries.flatten() {
-                let _ = std::fs::remove_dir(e.path());
-            }
-        }
-        let _ = std::fs::remove_dir(&self.cgroup_root);
         let _ = &self.t;
     }
 }
@@ -329,7 +311,7 @@ fn every_document_matches_docs_json() {
     let schema = Schema::from_doc();
     let w = World::new();
     let d = w.dir();
-    let cg = w.cgroup_root.as_os_str();
+    let cg = w.cgroup.root.as_os_str();
 
     let list: Vec<&OsStr> = os(&["list", "--json", "--older-than", "1h", "--no-runtime", "-d"])
         .into_iter()
@@ -360,12 +342,7 @@ fn every_document_matches_docs_json() {
         odd_list["pins"][0]["namespaces"][0]["path_hex"].is_string(),
         "{odd_list:#}"
     );
-    let busy = l["pins"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["name"] == BUSY)
-        .unwrap();
+    let busy = common::entry(&l, "pins", "name", BUSY);
     assert_eq!(busy["processes"][0]["pid"], w.sleeper.id());
     assert_eq!(busy["process_count"], 1);
 

@@ -17,12 +17,7 @@ const CRASHED: &str = "b0000000-0000-4000-8000-000000000004";
 const JUNK: &str = "b0000000-0000-4000-8000-000000000005";
 
 fn row<'a>(listing: &'a Value, name: &str) -> &'a Value {
-    listing["pins"]
-        .as_array()
-        .expect("pins")
-        .iter()
-        .find(|r| r["name"] == name)
-        .unwrap_or_else(|| panic!("{name} not listed: {listing}"))
+    common::entry(listing, "pins", "name", name)
 }
 
 /// The real pods of these tests: BUSY with a runc container in its
@@ -103,12 +98,7 @@ fn list_reports_each_state() {
     );
     assert_eq!(row(&l, CRASHED)["namespaces"][0]["content"], "leftover");
     // Inodes are those of the pinned namespaces, as the kernel reports them.
-    let busy_net = &row(&l, BUSY)["namespaces"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|n| n["type"] == "net")
-        .unwrap()["inode"];
+    let busy_net = &common::entry(row(&l, BUSY), "namespaces", "type", "net")["inode"];
     assert_eq!(
         busy_net.as_u64().unwrap(),
         common::ns_inode(pods.t.pin_path("net", BUSY))
@@ -209,12 +199,7 @@ fn inspect_shows_what_lives_inside() {
         serde_json::json!([{"inside": 0, "outside": 200000, "count": 1000}])
     );
     let userns_ino = common::ns_inode(pods.t.pin_path("user", USERNS));
-    let uts = u["namespaces"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|n| n["type"] == "uts")
-        .unwrap();
+    let uts = common::entry(&u, "namespaces", "type", "uts");
     assert_eq!(uts["owner_userns"].as_u64(), Some(userns_ino));
     assert!(u["processes"].as_array().unwrap().is_empty());
 

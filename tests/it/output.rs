@@ -8,13 +8,13 @@
 
 use crate::common;
 
-use common::{assert_one_line_error, path_str, pinns, run, TestDir};
+use common::{assert_one_line_error, path_str, pinns, run, OldCgroup, TestDir};
 use serde_json::Value;
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
 use std::os::unix::process::CommandExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -153,12 +153,7 @@ fn inspect_shows_hostile_text_escaped_and_json_exact() {
     let out = output(&["inspect", "-d", &dir, "evil", "--json"]);
     assert!(out.status.success(), "{out:?}");
     let doc: Value = serde_json::from_slice(&out.stdout).expect("JSON");
-    let p = doc["processes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["pid"] == pod.pid())
-        .unwrap_or_else(|| panic!("hostile process {} missing: {doc}", pod.pid()));
+    let p = common::entry(&doc, "processes", "pid", pod.pid());
     // UTF-8 arguments are exact strings; the hex list is exact for all.
     assert_eq!(p["argv"][4], std::str::from_utf8(EVIL_ARG).unwrap());
     assert_eq!(p["argv"][5], "\u{fffd}\u{fffd}");
@@ -171,19 +166,9 @@ fn inspect_shows_hostile_text_escaped_and_json_exact() {
     assert_eq!(doc["uts"]["hostname_hex"], hex(EVIL_HOST));
     assert_eq!(doc["uts"]["domainname"], "(none)");
     assert!(doc["uts"].get("domainname_hex").is_none(), "{doc}");
-    let iface = doc["interfaces"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|i| i["name_hex"] == hex(EVIL_IFACE))
-        .unwrap_or_else(|| panic!("interface missing: {doc}"));
+    let iface = common::entry(&doc, "interfaces", "name_hex", hex(EVIL_IFACE));
     assert_eq!(iface["loopback"], false);
-    let lo = doc["interfaces"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|i| i["name"] == "lo")
-        .unwrap();
+    let lo = common::entry(&doc, "interfaces", "name", "lo");
     assert!(lo.get("name_hex").is_none(), "{lo}");
 }
 
@@ -237,51 +222,18 @@ fn list_and_cleanup_escape_names_from_the_directory() {
 
 /// A leaked cgroup whose name would clear the screen and overwrite the line
 /// (`\r`; the kernel refuses `\n` in cgroup names), below a test root.
-struct HostileCgroup {
-    root: PathBuf,
-    leaf: PathBuf,
+fn hostile_cgroup() -> OldCgroup {
+    let mut name = format!("pod{UUID}").into_bytes();
+    name.extend_from_slice(b"\x1b[2J\rremoved pin x\xff");
+    OldCgroup::new("output", &name)
 }
 
 const UUID: &str = "5a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d";
 
-impl HostileCgroup {
-    fn new() -> HostileCgroup {
-        let root = Path::new("/sys/fs/cgroup/unified")
-            .join(format!("pinns-test-output-{}", std::process::id()));
-        std::fs::create_dir(&root).unwrap_or_else(|e| panic!("mkdir {}: {e}", root.display()));
-        let mut name = format!("pod{UUID}").into_bytes();
-        name.extend_from_slice(b"\x1b[2J\rremoved pin x\xff");
-        let leaf = root.join(OsStr::from_bytes(&name));
-        let made = HostileCgroup {
-            root,
-            leaf: leaf.clone(),
-        };
-        std::fs::create_dir(&leaf).unwrap_or_else(|e| panic!("mkdir {leaf:?}: {e}"));
-        let st = Command::new("touch")
-            .args(["-d", "2 hours ago"])
-            .arg(&leaf)
-            .status()
-            .unwrap();
-        assert!(st.success());
-        made
-    }
-
-    fn leaf_bytes(&self) -> &[u8] {
-        self.leaf.as_os_str().as_bytes()
-    }
-}
-
-impl Drop for HostileCgroup {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir(&self.leaf);
-        let _ = std::fs::remove_dir(&self.root);
-    }
-}
-
 #[test]
 #[serial_test::serial]
 fn cleanup_shows_a_hostile_cgroup_name_escaped() {
-    let cg = HostileCgroup::new();
+    let cg = hostile_cgroup();
     let root = path_str(&cg.root).to_string();
     let sweep = |extra: &[&str]| {
         let mut args = vec![
@@ -300,7 +252,11 @@ fn cleanup_shows_a_hostile_cgroup_name_escaped() {
     assert!(out.status.success(), "{out:?}");
     let doc: Value = serde_json::from_slice(&out.stdout).expect("JSON");
     let item = &doc["items"][0];
-    assert_eq!(item["name_hex"], hex(cg.leaf_bytes()), "{doc}");
+    assert_eq!(
+        item["name_hex"],
+        hex(cg.leaf.as_os_str().as_bytes()),
+        "{doc}"
+    );
     assert_eq!(item["outcome"], "would-remove");
     assert_eq!(item["state"], "orphan");
     assert!(item["age_seconds"].as_u64().unwrap() >= 7000, "{item}");

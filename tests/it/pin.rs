@@ -42,19 +42,8 @@ fn crio_form_pins_new_namespaces_with_sysctls_inside() {
     nsfs.sort();
     assert_eq!(nsfs.len(), 6, "{nsfs:?}");
 
-    assert_eq!(
-        in_pins(&t, "pod-a", &["net"], "cat /proc/sys/net/ipv4/ip_forward"),
-        forward
-    );
-    assert_eq!(
-        in_pins(
-            &t,
-            "pod-a",
-            &["ipc"],
-            "cat /proc/sys/kernel/shm_rmid_forced"
-        ),
-        rmid
-    );
+    assert_eq!(t.sysctl_in("pod-a", "net", "net.ipv4.ip_forward"), forward);
+    assert_eq!(t.sysctl_in("pod-a", "ipc", "kernel.shm_rmid_forced"), rmid);
     assert_eq!(in_pins(&t, "pod-a", &["uts"], "hostname"), "pod-a-host");
     assert_eq!(
         host_sysctl("net.ipv4.ip_forward"),
@@ -103,10 +92,7 @@ fn long_forms_and_cgroup_namespace() {
         ns_inode(t.pin_path("cgroup", "long")),
         ns_inode("/proc/self/ns/cgroup")
     );
-    assert_eq!(
-        in_pins(&t, "long", &["net"], "cat /proc/sys/net/ipv4/ip_forward"),
-        "1"
-    );
+    assert_eq!(t.sysctl_in("long", "net", "net.ipv4.ip_forward"), "1");
 }
 
 #[test]
@@ -230,18 +216,17 @@ fn version_and_help_succeed() {
 fn sysctls_are_untouched_on_the_host() {
     let t = TestDir::new();
     let before = t.snapshot(&POD_SYSCTLS);
-    pin_ok(&[
-        "-d",
-        path_str(&t.pins()),
-        "-f",
+    t.pin(
         "p",
-        "--net",
-        "--ipc",
-        "-s",
-        "net.ipv4.ip_forward=1",
-        "-s",
-        "kernel.shm_rmid_forced=1",
-    ]);
+        &[
+            "--net",
+            "--ipc",
+            "-s",
+            "net.ipv4.ip_forward=1",
+            "-s",
+            "kernel.shm_rmid_forced=1",
+        ],
+    );
     assert_eq!(t.snapshot(&POD_SYSCTLS).sysctls, before.sysctls);
 }
 

@@ -31,12 +31,7 @@ fn pinns_asking(crio: &Crio, args: &[&str]) -> (i32, String, String) {
 }
 
 fn item<'a>(report: &'a Value, name: &str) -> &'a Value {
-    report["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|i| i["name"] == name)
-        .unwrap_or_else(|| panic!("{name} not in {report}"))
+    common::entry(report, "items", "name", name)
 }
 
 fn is_nsfs(path: &Path) -> bool {

@@ -191,18 +191,10 @@ fn tabs_and_runs_of_blanks_reach_the_kernel() {
         ],
     );
     assert_eq!(
-        in_pins(
-            &t,
-            "p",
-            &["net"],
-            "cat /proc/sys/net/ipv4/ip_local_port_range"
-        ),
+        t.sysctl_in("p", "net", "net.ipv4.ip_local_port_range"),
         "20000\t40000"
     );
-    assert_eq!(
-        in_pins(&t, "p", &["ipc"], "cat /proc/sys/kernel/sem"),
-        "250\t32000\t32\t128"
-    );
+    assert_eq!(t.sysctl_in("p", "ipc", "kernel.sem"), "250\t32000\t32\t128");
 }
 
 #[test]
@@ -258,7 +250,7 @@ fn ping_group_range_is_narrowed_in_a_user_namespace_pod() {
     );
     // From the host the same range shows as the host gids it maps to.
     assert_eq!(
-        in_pins(&t, "u", &["net"], "cat /proc/sys/net/ipv4/ping_group_range"),
+        t.sysctl_in("u", "net", "net.ipv4.ping_group_range"),
         "100000\t165535"
     );
     // Without a user namespace the value is written as given.
@@ -267,7 +259,7 @@ fn ping_group_range_is_narrowed_in_a_user_namespace_pod() {
         &["--net", "-s", "net.ipv4.ping_group_range=0 2147483647"],
     );
     assert_eq!(
-        in_pins(&t, "n", &["net"], "cat /proc/sys/net/ipv4/ping_group_range"),
+        t.sysctl_in("n", "net", "net.ipv4.ping_group_range"),
         "0\t2147483647"
     );
 }

@@ -66,6 +66,13 @@ impl TestDir {
         self.pin(name, &flags);
     }
 
+    /// The sysctl `key` (`net.ipv4.ip_forward`) as the `kind` namespace
+    /// pinned under `name` sees it.
+    pub fn sysctl_in(&self, name: &str, kind: &str, key: &str) -> String {
+        let path = format!("/proc/sys/{}", key.replace('.', "/"));
+        in_pins(self, name, &[kind], &format!("cat {path}"))
+    }
+
     /// Mount points at or below this directory, deepest last.
     pub fn mounts(&self) -> Vec<(PathBuf, String)> {
         mounts_under(self.path())
@@ -170,6 +177,39 @@ pub fn ns_inode(path: impl AsRef<Path>) -> u64 {
         .ino()
 }
 
+/// A cgroup a sweep finds leaked: an empty leaf dated two hours back, below
+/// a test root of its own in the cgroup2 hierarchy; both are removed on drop
+/// (whatever the sweep left).
+pub struct OldCgroup {
+    pub root: PathBuf,
+    pub leaf: PathBuf,
+}
+
+impl OldCgroup {
+    /// `/sys/fs/cgroup/unified/pinns-test-TAG-PID/LEAF`.
+    pub fn new(tag: &str, leaf: &[u8]) -> OldCgroup {
+        use std::os::unix::ffi::OsStrExt;
+        let root = Path::new("/sys/fs/cgroup/unified")
+            .join(format!("pinns-test-{tag}-{}", std::process::id()));
+        std::fs::create_dir(&root).unwrap_or_else(|e| panic!("mkdir {}: {e}", root.display()));
+        let leaf = root.join(std::ffi::OsStr::from_bytes(leaf));
+        let made = OldCgroup {
+            root,
+            leaf: leaf.clone(),
+        };
+        std::fs::create_dir(&leaf).unwrap_or_else(|e| panic!("mkdir {leaf:?}: {e}"));
+        age(&leaf, "2 hours ago");
+        made
+    }
+}
+
+impl Drop for OldCgroup {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir(&self.leaf);
+        let _ = std::fs::remove_dir(&self.root);
+    }
+}
+
 /// The namespaces of a pod as CRI-O pins them by default.
 pub const POD: [&str; 3] = ["--net", "--ipc", "--uts"];
 
@@ -236,6 +276,26 @@ pub fn pinns_json(args: &[&str]) -> serde_json::Value {
     );
     serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|e| panic!("pinns {args:?} printed no JSON: {e}"))
+}
+
+/// The element of the JSON array `doc[list]` whose `key` is `value` (a pin
+/// of a listing by name, a process by pid); it must be there.
+pub fn entry<'a, V>(
+    doc: &'a serde_json::Value,
+    list: &str,
+    key: &str,
+    value: V,
+) -> &'a serde_json::Value
+where
+    serde_json::Value: PartialEq<V>,
+    V: std::fmt::Debug,
+{
+    doc[list]
+        .as_array()
+        .unwrap_or_else(|| panic!("no array {list:?} in {doc}"))
+        .iter()
+        .find(|e| e[key] == value)
+        .unwrap_or_else(|| panic!("no {list} entry with {key} {value:?} in {doc}"))
 }
 
 /// Runs pinns and returns (status, stdout, stderr), printing them on failure
