@@ -6,7 +6,7 @@
 
 use crate::common;
 
-use common::{pinns, OldCgroup, TestDir};
+use common::{os, pinns_json, OldCgroup, TestDir};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::ffi::OsStr;
@@ -208,20 +208,6 @@ fn is_hex(s: &str) -> bool {
 }
 
 /// Runs pinns with arguments that may not be UTF-8; it must succeed.
-fn json(args: &[&OsStr]) -> Value {
-    let out = pinns().args(args).output().expect("run pinns");
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{args:?}: no JSON: {e}"))
-}
-
-fn os<'a>(args: &[&'a str]) -> Vec<&'a OsStr> {
-    args.iter().map(|a| OsStr::new(*a)).collect()
-}
-
 /// Pods covering every shape: a pod with a process, a user-namespaced pod,
 /// an old idle pod, a leftover file, a broken path; a leaked cgroup; and a
 /// directory whose name is not UTF-8 holding a leftover file (no mount: a
@@ -317,7 +303,7 @@ fn every_document_matches_docs_json() {
         .into_iter()
         .chain([d])
         .collect();
-    let l = json(&list);
+    let l = pinns_json(&list);
     schema.assert_doc("ListDoc", &l);
     // The shapes the test set out to cover were all printed.
     let states: Vec<&str> = l["pins"]
@@ -329,7 +315,7 @@ fn every_document_matches_docs_json() {
     for state in ["in-use", "idle", "orphan", "broken", "foreign"] {
         assert!(states.contains(&state), "no {state} pin: {l:#}");
     }
-    let odd_list = json(&[
+    let odd_list = pinns_json(&[
         OsStr::new("list"),
         OsStr::new("--json"),
         OsStr::new("--no-runtime"),
@@ -351,7 +337,7 @@ fn every_document_matches_docs_json() {
             .into_iter()
             .chain([d])
             .collect();
-        let i = json(&args);
+        let i = pinns_json(&args);
         schema.assert_doc("InspectDoc", &i);
         if name == BUSY {
             assert!(i["interfaces"].is_array() && i["uts"].is_object(), "{i:#}");
@@ -377,7 +363,7 @@ fn every_document_matches_docs_json() {
         .chain(os(extra))
         .chain([OsStr::new("--cgroups"), cg, OsStr::new("-d"), d])
         .collect();
-        json(&args)
+        pinns_json(&args)
     };
     let dry = sweep(&["--dry-run"]);
     schema.assert_doc("CleanupDoc", &dry);
@@ -421,7 +407,7 @@ fn every_document_matches_docs_json() {
         .into_iter()
         .chain([d])
         .collect();
-    let n = json(&named);
+    let n = pinns_json(&named);
     schema.assert_doc("CleanupDoc", &n);
     assert!(n["items"][0]["state"].is_null(), "{n:#}");
 }

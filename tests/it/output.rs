@@ -8,7 +8,7 @@
 
 use crate::common;
 
-use common::{assert_one_line_error, path_str, pinns, run, OldCgroup, TestDir};
+use common::{assert_one_line_error, os, path_str, pinns, run, OldCgroup, TestDir};
 use serde_json::Value;
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
@@ -316,10 +316,6 @@ fn every_failure_is_one_printable_line() {
         assert_one_line_error(out.status.code().unwrap_or(-1), &stderr, needle);
         assert!(out.stdout.is_empty(), "{args:?}: {out:?}");
     }
-}
-
-fn os<'a>(args: &[&'a str]) -> Vec<&'a OsStr> {
-    args.iter().map(|a| OsStr::new(*a)).collect()
 }
 
 /// `JOURNAL_STREAM` as systemd sets it for a stream: `dev:inode` of `file`.

@@ -267,7 +267,7 @@ pub fn pinns() -> Command {
 }
 
 /// Runs pinns, which must succeed, and parses what it printed as JSON.
-pub fn pinns_json(args: &[&str]) -> serde_json::Value {
+pub fn pinns_json<S: AsRef<std::ffi::OsStr> + std::fmt::Debug>(args: &[S]) -> serde_json::Value {
     let out = pinns().args(args).output().expect("run pinns");
     assert!(
         out.status.success(),
@@ -276,6 +276,11 @@ pub fn pinns_json(args: &[&str]) -> serde_json::Value {
     );
     serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|e| panic!("pinns {args:?} printed no JSON: {e}"))
+}
+
+/// Arguments as `OsStr`s, to chain with paths that are not UTF-8.
+pub fn os<'a>(args: &[&'a str]) -> Vec<&'a std::ffi::OsStr> {
+    args.iter().map(|a| std::ffi::OsStr::new(*a)).collect()
 }
 
 /// The element of the JSON array `doc[list]` whose `key` is `value` (a pin
