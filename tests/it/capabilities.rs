@@ -182,23 +182,11 @@ fn inspect_shows_each_process_effective_capabilities() {
         .spawn()
         .unwrap();
     let want = common::ns_inode(&netns);
-    let link = format!("/proc/{}/ns/net", pod.id());
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    loop {
-        let joined = std::fs::metadata(&link)
-            .map(|m| std::os::unix::fs::MetadataExt::ino(&m) == want)
-            .unwrap_or(false);
+    common::wait_until("the pod process to start", 10, || {
         let execed = std::fs::read_to_string(format!("/proc/{}/comm", pod.id()))
             .is_ok_and(|c| c.trim() == "sleep");
-        if joined && execed {
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the pod process never started"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
+        common::is_in_ns(pod.id(), "net", want) && execed
+    });
     let json = common::pinns_json(&["inspect", "-d", path_str(&t.pins()), "pod", "--json"]);
     let text = pinns()
         .args(["inspect", "-d", path_str(&t.pins()), "pod"])

@@ -69,14 +69,11 @@ fn interval_sleeps_in_the_kernel_until_a_signal() {
         .spawn()
         .expect("run strace pinns");
     // Wait until it sleeps: its first sweep's summary, then the wait call.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while !std::fs::read_to_string(&trace)
-        .unwrap_or_default()
-        .contains("rt_sigtimedwait(")
-    {
-        assert!(std::time::Instant::now() < deadline, "pinns never waited");
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
+    common::wait_until("pinns to wait", 20, || {
+        std::fs::read_to_string(&trace)
+            .unwrap_or_default()
+            .contains("rt_sigtimedwait(")
+    });
     // A second of sleeping would have been ten wake-ups of a 10 Hz poll.
     std::thread::sleep(std::time::Duration::from_secs(1));
     let pinns_pid = pinns_pid_under(child.id());

@@ -258,16 +258,10 @@ impl World {
             .stdin(Stdio::null())
             .spawn()
             .unwrap();
-        // Wait until it is in the pod's network namespace.
-        let pod_net = std::fs::metadata(dir.join("netns").join(BUSY)).unwrap();
-        let link = format!("/proc/{}/ns/net", sleeper.id());
-        for _ in 0..500 {
-            use std::os::unix::fs::MetadataExt;
-            if std::fs::metadata(&link).map(|m| m.ino()).ok() == Some(pod_net.ino()) {
-                break;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(10));
-        }
+        let pod_net = common::ns_inode(dir.join("netns").join(BUSY));
+        common::wait_until("the sleeper to join the pod", 5, || {
+            common::is_in_ns(sleeper.id(), "net", pod_net)
+        });
         let cgroup = OldCgroup::new("schema", b"pod6a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d\xff");
         World {
             t,

@@ -16,7 +16,6 @@ use std::os::unix::fs::MetadataExt;
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
 /// An argument that would retitle the terminal and forge a line of
 /// `inspect`'s output.
@@ -105,15 +104,10 @@ impl HostilePod {
 
     fn wait_for_comm(&self) {
         let path = format!("/proc/{}/comm", self.pid());
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
+        common::wait_until("the hostile comm", 10, || {
             let comm = std::fs::read(&path).unwrap_or_default();
-            if comm.strip_suffix(b"\n") == Some(EVIL_COMM) {
-                return;
-            }
-            assert!(Instant::now() < deadline, "comm never set: {comm:?}");
-            std::thread::sleep(Duration::from_millis(20));
-        }
+            comm.strip_suffix(b"\n") == Some(EVIL_COMM)
+        });
     }
 }
 

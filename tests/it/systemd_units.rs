@@ -221,19 +221,9 @@ fn sweep_fits_the_unit_sandbox_and_still_sees_other_users_pods() {
         .spawn()
         .expect("start a pod process as nobody");
     let want = ns_inode(&used);
-    let ns_link = format!("/proc/{}/ns/net", pod.id());
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while std::fs::metadata(&ns_link)
-        .map(|m| std::os::unix::fs::MetadataExt::ino(&m))
-        .ok()
-        != Some(want)
-    {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the pod process never joined"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
+    common::wait_until("the pod process to join", 10, || {
+        common::is_in_ns(pod.id(), "net", want)
+    });
     let trace = t.path().join("trace");
     let (ok, refused) = run_as_unit(
         "pinns-cleanup.service",

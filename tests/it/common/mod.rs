@@ -243,6 +243,24 @@ pub fn sweep_all(dir: &str) -> [&str; 8] {
     ]
 }
 
+/// Polls `ready` every 20 ms until it holds; after `secs` seconds the test
+/// fails, saying what it waited for.
+pub fn wait_until(what: &str, secs: u64, mut ready: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    while !ready() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out after {secs} s: {what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+/// Whether process `pid` is in the `kind` namespace whose inode is `inode`.
+pub fn is_in_ns(pid: u32, kind: &str, inode: u64) -> bool {
+    std::fs::metadata(format!("/proc/{pid}/ns/{kind}")).is_ok_and(|m| m.ino() == inode)
+}
+
 /// Sends SIGTERM to `child` (a sweep loop, a benchmark) and waits for it.
 pub fn terminate(child: &mut std::process::Child) -> std::process::ExitStatus {
     let pid = nix::unistd::Pid::from_raw(child.id() as i32);

@@ -5,7 +5,6 @@
 use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
 
 const BUSYBOX: &str = "/bin/busybox";
 
@@ -256,39 +255,30 @@ impl Drop for Container {
 }
 
 fn wait_for_pid(path: &Path) -> i32 {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        if let Some(pid) = std::fs::read_to_string(path)
+    let pid = || {
+        std::fs::read_to_string(path)
             .ok()
             .and_then(|s| s.trim().parse().ok())
-        {
-            return pid;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "runc wrote no pid file at {}",
-            path.display()
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    };
+    super::wait_until(&format!("runc's pid file {}", path.display()), 20, || {
+        pid().is_some()
+    });
+    pid().expect("pid file")
 }
 
 /// `runc run --detach` returns once the container is started, which can be
 /// before its `runc init` has exec'd the command: tests that read the
 /// container's argv wait for the exec.
 fn wait_for_exec(pid: i32) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-        if !cmdline.starts_with(b"runc") {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "container process {pid} never left runc init"
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    super::wait_until(
+        &format!("container process {pid} to leave runc init"),
+        20,
+        || {
+            !std::fs::read(format!("/proc/{pid}/cmdline"))
+                .unwrap_or_default()
+                .starts_with(b"runc")
+        },
+    );
 }
 
 fn unique() -> u64 {
