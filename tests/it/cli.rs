@@ -69,11 +69,7 @@ fn interval_sleeps_in_the_kernel_until_a_signal() {
         .spawn()
         .expect("run strace pinns");
     // Wait until it sleeps: its first sweep's summary, then the wait call.
-    common::wait_until("pinns to wait", 20, || {
-        std::fs::read_to_string(&trace)
-            .unwrap_or_default()
-            .contains("rt_sigtimedwait(")
-    });
+    common::wait_for_call(&trace, "rt_sigtimedwait(");
     // A second of sleeping would have been ten wake-ups of a 10 Hz poll.
     std::thread::sleep(std::time::Duration::from_secs(1));
     let pinns_pid = pinns_pid_under(child.id());

@@ -673,11 +673,7 @@ fn a_pid_that_exits_between_lookup_and_join_is_refused() {
         .spawn()
         .expect("run strace (scripts/deps.sh installs it)");
     // strace writes the call's first half when pinns enters it, then delays it.
-    common::wait_until("pinns to check the pidfd", 20, || {
-        std::fs::read_to_string(&trace)
-            .unwrap_or_default()
-            .contains("pidfd_send_signal(")
-    });
+    common::wait_for_call(&trace, "pidfd_send_signal(");
     target.kill().unwrap();
     target.wait().unwrap();
     let out = traced.wait_with_output().unwrap();

@@ -256,6 +256,16 @@ pub fn wait_until(what: &str, secs: u64, mut ready: impl FnMut() -> bool) {
     }
 }
 
+/// Waits until strace has written `call` (`rt_sigtimedwait(`: the traced
+/// process entered it) to its output file `trace`.
+pub fn wait_for_call(trace: &Path, call: &str) {
+    wait_until(&format!("{call}...) in {}", trace.display()), 20, || {
+        std::fs::read_to_string(trace)
+            .unwrap_or_default()
+            .contains(call)
+    });
+}
+
 /// Whether process `pid` is in the `kind` namespace whose inode is `inode`.
 pub fn is_in_ns(pid: u32, kind: &str, inode: u64) -> bool {
     std::fs::metadata(format!("/proc/{pid}/ns/{kind}")).is_ok_and(|m| m.ino() == inode)
