@@ -413,8 +413,11 @@ fn fake_crictl(t: &TestDir, pins: &Path) -> PathBuf {
          echo \"getting sandbox status of pod \\\"$4\\\": rpc error: code = NotFound desc = could not find pod\" >&2\nexit 1\n",
         answer.display()
     );
+    // Written here, installed by a child: see copy_executable.
+    let source = t.path().join("crictl.sh");
+    std::fs::write(&source, script).unwrap();
     let crictl = bin.join("crictl");
-    std::fs::write(&crictl, script).unwrap();
+    common::copy_executable(&source, &crictl);
     std::fs::set_permissions(&crictl, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
     bin
 }

@@ -130,7 +130,7 @@ fn kernel_rejection_after_unshare_rolls_everything_back() {
 fn refused_when_privileged(privilege: impl FnOnce(&Path), needle: &str) {
     let t = TestDir::new();
     let exe = t.path().join("pinns-privileged");
-    std::fs::copy(BIN, &exe).unwrap();
+    copy_executable(Path::new(BIN), &exe);
     std::fs::set_permissions(t.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
     privilege(&exe);
     let d = path_str(&t.pins()).to_string();

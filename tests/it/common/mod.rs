@@ -408,6 +408,14 @@ pub fn stdout_ok(cmd: &mut std::process::Command) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// Copies a program to `dest`, to be run from there, in a child process
+/// (`cp`). Tests run as threads of one process: a file this process held
+/// open for writing could be inherited by a child another test is forking
+/// at that moment, and running `dest` would then fail with ETXTBSY.
+pub fn copy_executable(src: &Path, dest: &Path) {
+    stdout_ok(std::process::Command::new("cp").arg(src).arg(dest));
+}
+
 /// Keeps a figure in README.md true: the README holds
 /// `<!-- count:KEY -->N<!-- /count -->`, the test that produces the figure
 /// checks it, and `PINNS_UPDATE_GENERATED=1` rewrites it.

@@ -11,8 +11,7 @@ const BUSYBOX: &str = "/bin/busybox";
 /// Copies the static busybox into `rootfs/bin` with a link for each of its
 /// applets (`rootfs/bin` must exist).
 pub fn install_busybox(rootfs: &Path) {
-    std::fs::copy(BUSYBOX, rootfs.join("bin/busybox"))
-        .unwrap_or_else(|e| panic!("copy {BUSYBOX} (busybox-static): {e}"));
+    super::copy_executable(Path::new(BUSYBOX), &rootfs.join("bin/busybox"));
     let list = Command::new(BUSYBOX)
         .arg("--list")
         .output()

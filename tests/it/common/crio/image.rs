@@ -44,8 +44,7 @@ fn busybox_rootfs(dir: &Path) -> PathBuf {
 
 fn pause_rootfs(dir: &Path) -> PathBuf {
     skeleton(dir);
-    std::fs::copy(CATATONIT, dir.join("catatonit"))
-        .unwrap_or_else(|e| panic!("copy {CATATONIT} (catatonit, static): {e}"));
+    crate::common::copy_executable(Path::new(CATATONIT), &dir.join("catatonit"));
     dir.to_path_buf()
 }
 
