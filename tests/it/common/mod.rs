@@ -1,5 +1,8 @@
-//! Test environment: a unique pin directory that is swept on drop (even when
-//! the test panics), the real binary, and snapshots of what a call may touch.
+//! The one test environment of every integration test: a unique pin
+//! directory that is swept on drop (even when the test panics) and pins
+//! pods into itself, the real binary, snapshots of what a call may touch,
+//! waiting and JSON look-ups; real containers (`runc`), processes alive only
+//! through a thread (`threads`) and a private CRI-O (`crio`).
 
 pub mod crio;
 pub mod runc;
