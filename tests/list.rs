@@ -382,3 +382,44 @@ fn without_an_answer_from_the_runtime_nothing_is_an_orphan() {
     assert_eq!(row(&l, IDLE)["state"], "orphan", "{l}");
     assert_eq!(row(&l, IDLE)["runtime"], "unknown", "{l}");
 }
+
+/// Ages come from the files under the mounts, seen in a detached copy of
+/// the directory's mount: one copy for the type directories on DIR's own
+/// mount, one of its own for `DIR/mntns` (a mount of its own once a mount
+/// namespace is pinned there). The pin's age is known only when the ages
+/// of both its paths are, and the namespaces listed are the pinned ones.
+#[test]
+#[serial_test::serial]
+fn ages_are_read_on_and_off_the_directory_mount() {
+    let t = TestDir::new();
+    let name = "ad0c1a2b-3e4f-4a5b-8c6d-7e8f9a0b1c2d";
+    pin(&t, name, &["--net", "--mnt"]);
+    let mntns = t.pins().join("mntns");
+    assert!(
+        t.mounts().iter().any(|(p, _)| *p == mntns),
+        "DIR/mntns is a mount of its own: {:?}",
+        t.mounts()
+    );
+    let d = t.pins();
+    let l = json(&[
+        "list",
+        "-d",
+        path_str(&d),
+        "--older-than",
+        "0s",
+        "--json",
+        "--no-runtime",
+    ]);
+    let r = row(&l, name);
+    assert!(r["age_seconds"].as_u64().is_some(), "{r}");
+    for (i, kind) in ["net", "mnt"].into_iter().enumerate() {
+        assert_eq!(r["namespaces"][i]["type"], kind, "{r}");
+        assert_eq!(
+            r["namespaces"][i]["inode"].as_u64().unwrap(),
+            common::ns_inode(t.pin_path(kind, name)),
+            "{r}"
+        );
+    }
+    let (code, _, err) = run(&["cleanup", "-d", path_str(&d), "-f", name]);
+    assert_eq!(code, 0, "{err}");
+}
