@@ -202,8 +202,7 @@ fn list_command(args: &cli::ListArgs) -> Result<u8> {
         output::metrics::write_atomic(path, &text)?;
     }
     if args.json {
-        let doc = output::json::list_doc(&listing);
-        println!("{}", output::json::to_string(&doc, true));
+        output::json::print(&output::json::list_doc(&listing), true)?;
     } else {
         let mut text = listing.text();
         for w in &listing.warnings {
@@ -228,10 +227,7 @@ fn inspect_command(args: &cli::InspectArgs) -> Result<u8> {
     require("inspect", caps::inspect_needs())?;
     let found = inspect::inspect(&args.dir, &name)?;
     if args.json {
-        println!(
-            "{}",
-            output::json::to_string(&output::json::inspect_doc(&found), true)
-        );
+        output::json::print(&output::json::inspect_doc(&found), true)?;
     } else {
         print!("{}", found.text());
     }
