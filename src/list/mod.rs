@@ -3,8 +3,10 @@
 //!
 //! Scaling: processes are matched to pins through one scan of `/proc`
 //! ([`NsIndex`]), never one scan per pin, so the cost is one pass over the
-//! processes plus one look at each pin path; the ages of all pins are read by
-//! one child process (see `pins`).
+//! processes plus two `fstatat` per pin path (see `pindir::inventory`), and
+//! the table or the JSON goes out in one buffer.
+
+pub mod json;
 
 use crate::classify::{classify_pin, OrphanRules, PinState, RuntimeSays};
 use crate::duration;
