@@ -34,9 +34,9 @@ use crate::ns::NsKind;
 use crate::sys::{self, fdmount, DirLock};
 use nix::errno::Errno;
 use nix::sys::stat::FileStat;
-use std::cell::OnceCell;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 /// Where the pin of `kind` named `name` lives under `dir`.
 pub fn pin_path(dir: &Path, kind: NsKind, name: &PinName) -> PathBuf {
@@ -122,7 +122,8 @@ pub struct TypeDir {
     pub kind: NsKind,
     pub path: PathBuf,
     fd: OwnedFd,
-    dev: OnceCell<u64>,
+    /// Shared by the threads of a scan.
+    dev: OnceLock<u64>,
 }
 
 impl TypeDir {
@@ -131,7 +132,7 @@ impl TypeDir {
             kind,
             path,
             fd,
-            dev: OnceCell::new(),
+            dev: OnceLock::new(),
         }
     }
 
