@@ -30,6 +30,20 @@ fn json(args: &[&str]) -> Value {
     serde_json::from_str(&out).unwrap_or_else(|e| panic!("{args:?} printed no JSON ({e}): {out}"))
 }
 
+/// `list --json` of DIR where every pin is old enough to be an orphan and
+/// no runtime is asked.
+fn list_all_old(dir: &Path) -> Value {
+    json(&[
+        "list",
+        "-d",
+        path_str(dir),
+        "--older-than",
+        "0s",
+        "--json",
+        "--no-runtime",
+    ])
+}
+
 fn row<'a>(listing: &'a Value, name: &str) -> &'a Value {
     listing["pins"]
         .as_array()
@@ -313,15 +327,7 @@ fn a_pod_alive_only_through_a_thread_is_in_use() {
     let a = common::threads::exit_leader_in(&bin, &t.pins(), gone, 0);
     let b = common::threads::setns_thread_into(&bin, &t.pins(), outside, 0);
     let d = t.pins();
-    let listing = json(&[
-        "list",
-        "-d",
-        path_str(&d),
-        "--older-than",
-        "0s",
-        "--json",
-        "--no-runtime",
-    ]);
+    let listing = list_all_old(&d);
     for (name, pid) in [(gone, a.pid()), (outside, b.pid())] {
         let r = row(&listing, name);
         assert_eq!(r["state"], "in-use", "{name}: {r}");
@@ -401,15 +407,7 @@ fn ages_are_read_on_and_off_the_directory_mount() {
         t.mounts()
     );
     let d = t.pins();
-    let l = json(&[
-        "list",
-        "-d",
-        path_str(&d),
-        "--older-than",
-        "0s",
-        "--json",
-        "--no-runtime",
-    ]);
+    let l = list_all_old(&d);
     let r = row(&l, name);
     assert!(r["age_seconds"].as_u64().is_some(), "{r}");
     for (i, kind) in ["net", "mnt"].into_iter().enumerate() {

@@ -20,6 +20,7 @@
 //! DIR and the `<type>ns` directories are created on demand and never
 //! removed, not by an undo nor by `cleanup`: another pin may hold them open.
 
+mod ages;
 mod content;
 pub mod inventory;
 pub mod mntns;
