@@ -106,7 +106,7 @@ pub struct ThreadInfo {
 pub fn inspect(dir: &Path, name: &PinName) -> Result<Inspection> {
     let mut pins =
         Inventory::open(dir)?.ok_or_else(|| Error::path("open directory", dir, Errno::ENOENT))?;
-    pins.scan()?;
+    pins.scan_one(name)?;
     let pin = pins.pins.get(name).cloned().ok_or_else(|| {
         Error::Refused(format!(
             "no pin named {name} under {}",

@@ -184,9 +184,21 @@ impl Inventory {
     /// Looks at every entry of every `<type>ns` directory, with ages and
     /// the host's namespaces marked.
     pub fn scan(&mut self) -> Result<()> {
+        let names = self.names()?;
+        self.scan_names(&names)
+    }
+
+    /// What [`Inventory::scan`] finds of one name, without reading the
+    /// directories: `inspect` looks at one pod, among thousands maybe.
+    pub fn scan_one(&mut self, name: &PinName) -> Result<()> {
+        let all = (0..self.type_dirs.len()).collect();
+        self.scan_names(&[(name.clone(), all)])
+    }
+
+    /// Judges `names` in the type directories given with each.
+    fn scan_names(&mut self, names: &[(PinName, Vec<usize>)]) -> Result<()> {
         let host = host_namespaces();
         let uncovered = Uncovered::open(&self.dir, &self.type_dirs);
-        let names = self.names()?;
         let look = |(name, dirs): &(PinName, Vec<usize>)| -> Result<Option<Pin>> {
             let mut entries = self.entries_of(name, dirs, &host)?;
             if let Some(uncovered) = &uncovered {
@@ -200,7 +212,7 @@ impl Inventory {
             }))
         };
         let mut pins = BTreeMap::new();
-        for pin in map_in_parallel(&names, look) {
+        for pin in map_in_parallel(names, look) {
             if let Some(pin) = pin? {
                 pins.insert(pin.name.clone(), pin);
             }
