@@ -131,7 +131,7 @@ fn cleanup_command(args: &cli::CleanupArgs) -> Result<u8> {
         };
         let started = (std::time::SystemTime::now(), std::time::Instant::now());
         let swept = cleanup::sweep(&plan);
-        let timing = output::json::Timing {
+        let timing = cleanup::json::Timing {
             started: started.0,
             duration: started.1.elapsed(),
         };
@@ -153,7 +153,7 @@ fn cleanup_command(args: &cli::CleanupArgs) -> Result<u8> {
         };
         written?;
         if args.json {
-            let doc = output::json::cleanup_doc(&report, timing);
+            let doc = cleanup::json::cleanup_doc(&report, timing);
             println!("{}", output::json::to_string(&doc, false));
         } else {
             print!("{}", for_stdout(report.text()));
@@ -172,7 +172,7 @@ fn cleanup_command(args: &cli::CleanupArgs) -> Result<u8> {
 fn write_sweep_metrics(
     args: &cli::CleanupArgs,
     report: Option<&cleanup::Report>,
-    timing: output::json::Timing,
+    timing: cleanup::json::Timing,
 ) -> Result<()> {
     let Some(path) = &args.metrics_file else {
         return Ok(());
@@ -203,8 +203,7 @@ fn list_command(args: &cli::ListArgs) -> Result<u8> {
         output::metrics::write_atomic(path, &text)?;
     }
     if args.json {
-        let doc = output::json::list_doc(&listing);
-        println!("{}", output::json::to_string(&doc, true));
+        output::json::print(&list::json::list_doc(&listing), true)?;
     } else {
         let mut text = listing.text();
         for w in &listing.warnings {
@@ -229,10 +228,7 @@ fn inspect_command(args: &cli::InspectArgs) -> Result<u8> {
     require("inspect", caps::inspect_needs())?;
     let found = inspect::inspect(&args.dir, &name)?;
     if args.json {
-        println!(
-            "{}",
-            output::json::to_string(&output::json::inspect_doc(&found), true)
-        );
+        output::json::print(&inspect::json::inspect_doc(&found), true)?;
     } else {
         print!("{}", found.text());
     }

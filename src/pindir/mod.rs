@@ -20,6 +20,7 @@
 //! DIR and the `<type>ns` directories are created on demand and never
 //! removed, not by an undo nor by `cleanup`: another pin may hold them open.
 
+mod ages;
 mod content;
 pub mod inventory;
 pub mod mntns;
@@ -33,9 +34,10 @@ use crate::name::PinName;
 use crate::ns::NsKind;
 use crate::sys::{self, fdmount, DirLock};
 use nix::errno::Errno;
-use std::cell::OnceCell;
+use nix::sys::stat::FileStat;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 /// Where the pin of `kind` named `name` lives under `dir`.
 pub fn pin_path(dir: &Path, kind: NsKind, name: &PinName) -> PathBuf {
@@ -121,7 +123,8 @@ pub struct TypeDir {
     pub kind: NsKind,
     pub path: PathBuf,
     fd: OwnedFd,
-    dev: OnceCell<u64>,
+    /// Shared by the threads of a scan.
+    dev: OnceLock<u64>,
 }
 
 impl TypeDir {
@@ -130,7 +133,7 @@ impl TypeDir {
             kind,
             path,
             fd,
-            dev: OnceCell::new(),
+            dev: OnceLock::new(),
         }
     }
 
@@ -161,17 +164,34 @@ impl TypeDir {
             Err(e) => return Err(Error::path("open", path(), e)),
         };
         let st = sys::stat_fd(fd.as_fd()).at("stat", path())?;
-        // The device says nsfs (one instance in the kernel): no fstatfs per
-        // entry, which `list` pays for every pin path.
-        let content = if st.st_dev == sys::nsfs_dev()? {
+        Ok(Some((self.judge(&st)?, fd)))
+    }
+
+    /// What is at `name`, from one `fstatat` on this directory's descriptor
+    /// that follows no symlink and, like [`TypeDir::examine`]'s open, lands
+    /// on the topmost mount; `None` if nothing is there. For a look that
+    /// acts on nothing (`list` pays it for every pin path: one call where
+    /// open + fstat + close took three); whoever unmounts or unlinks uses
+    /// `examine`, whose descriptor holds what was judged.
+    pub fn look(&self, name: &PinName) -> Result<Option<Content>> {
+        match sys::stat_at_nofollow(self.fd(), Path::new(name.as_str())) {
+            Ok(st) => Ok(Some(self.judge(&st)?)),
+            Err(Errno::ENOENT) => Ok(None),
+            Err(e) => Err(Error::path("stat", self.pin_path(name), e)),
+        }
+    }
+
+    /// The one judgement of a pin path's status. The device says nsfs (the
+    /// kernel has one instance): no `fstatfs` per path.
+    fn judge(&self, st: &FileStat) -> Result<Content> {
+        Ok(if st.st_dev == sys::nsfs_dev()? {
             Content::Namespace {
                 inode: st.st_ino,
                 host: false,
             }
         } else {
-            classify_plain(&st, self.dev()?)
-        };
-        Ok(Some((content, fd)))
+            classify_plain(st, self.dev()?)
+        })
     }
 
     /// Opens the namespace pinned at `name` for `setns(2)` or `ioctl(2)`,
@@ -299,6 +319,7 @@ mod tests {
         td.mount_namespace(source, file.as_fd(), &name).unwrap();
 
         let (content, _) = td.examine(&name).unwrap().unwrap();
+        assert_eq!(td.look(&name).unwrap(), Some(content), "one judgement");
         assert_eq!(
             content,
             Content::Namespace {
@@ -329,8 +350,13 @@ mod tests {
             !td.remove_leftover(&name, Some(file_ino + 1)).unwrap(),
             "another file"
         );
+        assert_eq!(
+            td.look(&name).unwrap(),
+            Some(Content::Leftover { inode: file_ino })
+        );
         assert!(td.remove_leftover(&name, Some(file_ino)).unwrap());
         assert!(td.examine(&name).unwrap().is_none());
+        assert!(td.look(&name).unwrap().is_none());
     }
 
     #[test]

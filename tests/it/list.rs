@@ -16,6 +16,20 @@ const USERNS: &str = "b0000000-0000-4000-8000-000000000003";
 const CRASHED: &str = "b0000000-0000-4000-8000-000000000004";
 const JUNK: &str = "b0000000-0000-4000-8000-000000000005";
 
+/// `list --json` of DIR where every pin is old enough to be an orphan and
+/// no runtime is asked.
+fn list_all_old(dir: &Path) -> Value {
+    pinns_json(&[
+        "list",
+        "-d",
+        path_str(dir),
+        "--older-than",
+        "0s",
+        "--json",
+        "--no-runtime",
+    ])
+}
+
 fn row<'a>(listing: &'a Value, name: &str) -> &'a Value {
     common::entry(listing, "pins", "name", name)
 }
@@ -282,15 +296,7 @@ fn a_pod_alive_only_through_a_thread_is_in_use() {
     let a = common::threads::exit_leader_in(&bin, &t.pins(), gone, 0);
     let b = common::threads::setns_thread_into(&bin, &t.pins(), outside, 0);
     let d = t.pins();
-    let listing = pinns_json(&[
-        "list",
-        "-d",
-        path_str(&d),
-        "--older-than",
-        "0s",
-        "--json",
-        "--no-runtime",
-    ]);
+    let listing = list_all_old(&d);
     for (name, pid) in [(gone, a.pid()), (outside, b.pid())] {
         let r = row(&listing, name);
         assert_eq!(r["state"], "in-use", "{name}: {r}");
@@ -350,4 +356,37 @@ fn without_an_answer_from_the_runtime_nothing_is_an_orphan() {
     ]);
     assert_eq!(row(&l, IDLE)["state"], "orphan", "{l}");
     assert_eq!(row(&l, IDLE)["runtime"], "unknown", "{l}");
+}
+
+/// Ages come from the files under the mounts, seen in a detached copy of
+/// the directory's mount: one copy for the type directories on DIR's own
+/// mount, one of its own for `DIR/mntns` (a mount of its own once a mount
+/// namespace is pinned there). The pin's age is known only when the ages
+/// of both its paths are, and the namespaces listed are the pinned ones.
+#[test]
+#[serial_test::serial]
+fn ages_are_read_on_and_off_the_directory_mount() {
+    let t = TestDir::new();
+    let name = "ad0c1a2b-3e4f-4a5b-8c6d-7e8f9a0b1c2d";
+    t.pin(name, &["--net", "--mnt"]);
+    let mntns = t.pins().join("mntns");
+    assert!(
+        t.mounts().iter().any(|(p, _)| *p == mntns),
+        "DIR/mntns is a mount of its own: {:?}",
+        t.mounts()
+    );
+    let d = t.pins();
+    let l = list_all_old(&d);
+    let r = row(&l, name);
+    assert!(r["age_seconds"].as_u64().is_some(), "{r}");
+    for (i, kind) in ["net", "mnt"].into_iter().enumerate() {
+        assert_eq!(r["namespaces"][i]["type"], kind, "{r}");
+        assert_eq!(
+            r["namespaces"][i]["inode"].as_u64().unwrap(),
+            common::ns_inode(t.pin_path(kind, name)),
+            "{r}"
+        );
+    }
+    let (code, _, err) = run(&["cleanup", "-d", path_str(&d), "-f", name]);
+    assert_eq!(code, 0, "{err}");
 }
