@@ -107,7 +107,7 @@ impl EnterRequest {
 }
 
 pub fn enter(args: &EnterRequest) -> Result<u8> {
-    sys::refuse_setid()?;
+    sys::setid::refuse_setid()?;
     let avoid = parse_cpus(args.avoid_cpus.as_deref())?;
     let explicit = args.cpus.as_deref().map(CpuSet::parse).transpose()?;
 
@@ -367,7 +367,7 @@ fn open_one(c: &Candidate) -> Result<Option<Opened>> {
         }
         Err(e) => return Err(e).at("open namespace", &c.path),
     };
-    if !sys::is_nsfs(file.as_fd()).at("statfs", &c.path)? {
+    if !sys::namespace::is_nsfs(file.as_fd(), &c.path)? {
         if !c.required {
             // A leftover plain file where a pin was: not a namespace to join.
             return Ok(None);
@@ -377,7 +377,7 @@ fn open_one(c: &Candidate) -> Result<Option<Opened>> {
             c.path.display()
         )));
     }
-    let inode = sys::stat_fd(file.as_fd()).at("stat", &c.path)?.st_ino;
+    let inode = sys::files::stat_fd(file.as_fd(), &c.path)?.st_ino;
     Ok(Some(Opened {
         kind: c.kind,
         path: c.path.clone(),
@@ -472,7 +472,7 @@ fn join(targets: &[Opened]) -> Result<()> {
     for t in targets {
         let by_user = match user {
             Some(u) if t.kind != NsKind::User => {
-                sys::owner_userns_inode(t.file.as_fd()).at("find the owner of", &t.path)? == u.inode
+                sys::namespace::owner_userns_inode(t.file.as_fd(), &t.path)? == u.inode
             }
             _ => false,
         };
@@ -480,7 +480,7 @@ fn join(targets: &[Opened]) -> Result<()> {
     }
     for i in join_order(&owned) {
         let t = &targets[i];
-        sys::setns(t.file.as_fd(), t.kind.clone_flag(), &t.path)?;
+        sys::namespace::setns(t.file.as_fd(), t.kind.clone_flag(), &t.path)?;
         if t.kind == NsKind::User {
             // As root of the pod's user namespace, like its own processes.
             process::become_namespace_root()?;

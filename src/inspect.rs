@@ -167,11 +167,9 @@ fn look_inside(
         }
         Err(e) => return out.warnings.push(e.to_string()),
     };
-    match sys::owner_userns_inode(fd.as_fd()) {
+    match sys::namespace::owner_userns_inode(fd.as_fd(), &path) {
         Ok(ino) => info.owner_userns = Some(ino),
-        Err(e) => out
-            .warnings
-            .push(format!("owner of {}: {e}", path.display())),
+        Err(e) => out.warnings.push(e.to_string()),
     }
     let result = match kind {
         NsKind::User => user_maps(fd.as_fd(), host).map(|m| out.user_maps = Some(m)),
@@ -212,7 +210,7 @@ fn uts(fd: BorrowedFd<'_>) -> Result<Uts> {
         fd,
         CloneFlags::CLONE_NEWUTS,
         || {
-            let (hostname, domainname) = sys::uts_names().map_err(|e| e.to_string())?;
+            let (hostname, domainname) = sys::namespace::uts_names().map_err(|e| e.to_string())?;
             Ok(Uts {
                 hostname: hostname.into(),
                 domainname: domainname.into(),
@@ -233,7 +231,7 @@ fn interfaces(fd: BorrowedFd<'_>) -> Result<Vec<Interface>> {
             let dev =
                 std::fs::read("/proc/self/net/dev").map_err(|e| format!("/proc/net/dev: {e}"))?;
             let inet6 = std::fs::read("/proc/self/net/if_inet6").unwrap_or_default();
-            let addrs = sys::interface_addresses().map_err(|e| e.to_string())?;
+            let addrs = sys::net::interface_addresses().map_err(|e| e.to_string())?;
             Ok(merge_interfaces(
                 &parse_net_dev(&dev),
                 &parse_if_inet6(&inet6),
@@ -252,7 +250,8 @@ fn in_namespace<T: Serialize + for<'de> Deserialize<'de>>(
     read: impl FnOnce() -> std::result::Result<T, String>,
 ) -> Result<T> {
     let bytes = process::run_in_child(op, || {
-        sys::setns(fd, flag, Path::new("the pinned namespace")).map_err(|e| e.to_string())?;
+        sys::namespace::setns(fd, flag, Path::new("the pinned namespace"))
+            .map_err(|e| e.to_string())?;
         serde_json::to_vec(&read()?).map_err(|e| e.to_string())
     })?;
     serde_json::from_slice(&bytes).map_err(|e| Error::Helper(format!("{op}: {e}")))
@@ -308,7 +307,7 @@ pub fn parse_if_inet6(text: &[u8]) -> Vec<(Text, String)> {
 fn merge_interfaces(
     dev: &[(Text, u64, u64)],
     inet6: &[(Text, String)],
-    addrs: &[sys::IfAddr],
+    addrs: &[sys::net::IfAddr],
 ) -> Vec<Interface> {
     let mut by_name: BTreeMap<Text, Interface> = BTreeMap::new();
     for (name, rx, tx) in dev {
@@ -594,13 +593,13 @@ Inter-|   Receive                                                |  Transmit
     #[test]
     fn merges_addresses_once() {
         let addrs = vec![
-            sys::IfAddr {
+            sys::net::IfAddr {
                 interface: "lo".into(),
                 up: true,
                 loopback: true,
                 address: Some(("127.0.0.1".parse().unwrap(), 8)),
             },
-            sys::IfAddr {
+            sys::net::IfAddr {
                 interface: "lo".into(),
                 up: true,
                 loopback: true,

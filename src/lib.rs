@@ -89,7 +89,7 @@ fn keep_set(args: &cli::OrphanArgs) -> Result<keep::KeepSet> {
 /// EPERM (or, worse, a sweep that cannot see a pod's processes). A setuid
 /// or file-capability invocation is refused first, as always.
 fn require(command: &str, needs: caps::Needs) -> Result<()> {
-    sys::refuse_setid()?;
+    sys::setid::refuse_setid()?;
     let have = sys::caps::current()?.effective;
     match needs.check(command, have) {
         Some(line) => Err(Error::Refused(line)),
@@ -119,7 +119,7 @@ fn cleanup_command(args: &cli::CleanupArgs) -> Result<u8> {
     };
     cleanup::preflight(&plan)?;
     let stop = match args.interval {
-        Some(_) => Some(sys::StopSignals::block()?),
+        Some(_) => Some(sys::signals::StopSignals::block()?),
         None => None,
     };
     loop {

@@ -258,7 +258,7 @@ impl Inventory {
 
 /// Names in a directory, read through its descriptor.
 fn entry_names(dir: BorrowedFd<'_>, path: &Path) -> Result<Vec<String>> {
-    let entries = std::fs::read_dir(sys::fd_path(dir)).at("read directory", path)?;
+    let entries = std::fs::read_dir(sys::files::fd_path(dir)).at("read directory", path)?;
     let mut names = Vec::new();
     for entry in entries {
         let entry = entry.at("read directory", path)?;
@@ -299,11 +299,12 @@ fn covered_mtimes(
         if names.peek().is_none() {
             continue;
         }
-        let Ok(tree) = sys::uncovered_tree(td.fd()) else {
+        let Ok(tree) = sys::fdmount::clone_mount(td.fd(), &td.path) else {
             return covered_mtimes_in_child(dir, wanted);
         };
         for (_, name) in names {
-            if let Ok(st) = sys::stat_at_nofollow(tree.as_fd(), Path::new(name)) {
+            let name_path = Path::new(name);
+            if let Ok(st) = sys::files::stat_at_nofollow(tree.as_fd(), name_path, name_path) {
                 if let Some(time) = system_time(st.st_mtime, st.st_mtime_nsec) {
                     times.insert((*kind, name.clone()), time);
                 }
@@ -319,23 +320,26 @@ fn covered_mtimes_in_child(
 ) -> Result<HashMap<(NsKind, String), SystemTime>> {
     let kinds: BTreeSet<NsKind> = wanted.iter().map(|(k, _)| *k).collect();
     let bytes = process::run_in_child("read pin ages", || {
-        sys::private_mount_namespace().map_err(|e| e.to_string())?;
-        let dir_fd = sys::open_dir_at(None, &dir.join("."))
-            .map_err(|e| format!("open {}: {e}", dir.display()))?;
+        sys::mount::private_mount_namespace().map_err(|e| e.to_string())?;
+        let dir_fd =
+            sys::files::open_dir_at(None, &dir.join("."), dir).map_err(|e| e.to_string())?;
         for kind in &kinds {
             let name = PathBuf::from(kind.dir_name());
-            let fd = sys::open_dir_at(Some(dir_fd.as_fd()), &name)
-                .map_err(|e| format!("open {}: {e}", dir.join(&name).display()))?;
-            sys::uncover(fd.as_fd(), &dir.join(&name)).map_err(|e| e.to_string())?;
+            let path = dir.join(&name);
+            let fd = sys::files::open_dir_at(Some(dir_fd.as_fd()), &name, &path)
+                .map_err(|e| e.to_string())?;
+            sys::mount::uncover(fd.as_fd(), &path).map_err(|e| e.to_string())?;
         }
         let mut out = Vec::new();
         for kind in &kinds {
             // Reopened: the lookup now lands on the uncovering mount.
-            let Ok(fd) = sys::open_dir_at(Some(dir_fd.as_fd()), Path::new(&kind.dir_name())) else {
+            let name = PathBuf::from(kind.dir_name());
+            let Ok(fd) = sys::files::open_dir_at(Some(dir_fd.as_fd()), &name, &name) else {
                 continue;
             };
             for (_, name) in wanted.iter().filter(|(k, _)| k == kind) {
-                if let Ok(st) = sys::stat_at_nofollow(fd.as_fd(), Path::new(name)) {
+                let name_path = Path::new(name);
+                if let Ok(st) = sys::files::stat_at_nofollow(fd.as_fd(), name_path, name_path) {
                     out.push((kind.dir_name(), name.clone(), st.st_mtime, st.st_mtime_nsec));
                 }
             }

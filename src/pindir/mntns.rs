@@ -8,10 +8,10 @@
 
 use super::undo::{Journal, Step};
 use super::TypeDir;
-use crate::error::{Error, PathContext, Result};
+use crate::error::{Error, Result};
 use crate::sys::{fdmount, mountinfo};
 use nix::mount::MsFlags;
-use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd, OwnedFd};
 use std::rc::Rc;
 
 /// How an existing `DIR/mntns` mount propagated before we changed it.
@@ -25,11 +25,13 @@ pub enum Propagation {
 }
 
 impl Propagation {
-    pub fn restore(&self, mount: BorrowedFd<'_>) -> nix::Result<()> {
-        fdmount::set_propagation_fd(mount, MsFlags::MS_PRIVATE)?;
+    pub fn restore(&self, mount: &TypeDir) -> Result<()> {
+        fdmount::set_propagation_fd(mount.fd(), MsFlags::MS_PRIVATE, &mount.path)?;
         match self {
             Propagation::Private => Ok(()),
-            Propagation::Propagating { anchor } => fdmount::join_group_of(anchor.as_fd(), mount),
+            Propagation::Propagating { anchor } => {
+                fdmount::join_group_of(anchor.as_fd(), mount.fd(), &mount.path)
+            }
         }
     }
 }
@@ -38,10 +40,10 @@ impl Propagation {
 /// the directory to pin mount namespaces into (the new mount, if one was
 /// made).
 pub fn prepare(dir: TypeDir, journal: &mut Journal) -> Result<Rc<TypeDir>> {
-    let (id, root) = fdmount::mount_id(dir.fd()).at("statx", &dir.path)?;
+    let (id, root) = fdmount::mount_id(dir.fd(), &dir.path)?;
     if !root {
-        let clone = fdmount::clone_mount(dir.fd()).at("open_tree (clone)", &dir.path)?;
-        fdmount::attach_mount(clone.as_fd(), dir.fd()).at("bind mount onto itself", &dir.path)?;
+        let clone = fdmount::clone_mount(dir.fd(), &dir.path)?;
+        fdmount::attach_mount(clone.as_fd(), dir.fd(), &dir.path)?;
         let mount = Rc::new(TypeDir::new(dir.kind, dir.path.clone(), clone));
         journal.push(Step::RemoveMount {
             mount: mount.clone(),
@@ -49,7 +51,7 @@ pub fn prepare(dir: TypeDir, journal: &mut Journal) -> Result<Rc<TypeDir>> {
         make_unbindable(&mount)?;
         return Ok(mount);
     }
-    let mounts = mountinfo::read_own().at("read", "/proc/self/mountinfo")?;
+    let mounts = mountinfo::read_own()?;
     let entry = mountinfo::by_id(&mounts, id).ok_or_else(|| {
         Error::Refused(format!(
             "{}: mount {id} is not in /proc/self/mountinfo; refusing to change it",
@@ -61,7 +63,7 @@ pub fn prepare(dir: TypeDir, journal: &mut Journal) -> Result<Rc<TypeDir>> {
         return Ok(dir);
     }
     let previous = if entry.propagates() {
-        let anchor = fdmount::clone_mount(dir.fd()).at("open_tree (clone)", &dir.path)?;
+        let anchor = fdmount::clone_mount(dir.fd(), &dir.path)?;
         Propagation::Propagating { anchor }
     } else {
         Propagation::Private
@@ -75,6 +77,5 @@ pub fn prepare(dir: TypeDir, journal: &mut Journal) -> Result<Rc<TypeDir>> {
 }
 
 fn make_unbindable(mount: &TypeDir) -> Result<()> {
-    fdmount::set_propagation_fd(mount.fd(), MsFlags::MS_UNBINDABLE)
-        .at("make unbindable", &mount.path)
+    fdmount::set_propagation_fd(mount.fd(), MsFlags::MS_UNBINDABLE, &mount.path)
 }

@@ -13,7 +13,7 @@
 use super::mntns::Propagation;
 use super::TypeDir;
 use crate::name::PinName;
-use crate::sys::{self, fdmount, mountinfo};
+use crate::sys::{fdmount, files, mountinfo};
 use std::any::Any;
 use std::os::fd::{AsFd, OwnedFd};
 use std::path::PathBuf;
@@ -51,7 +51,7 @@ impl Step {
     fn undo(self) {
         match self {
             Step::RemoveFile { dir, name, file } => {
-                if let Ok(st) = sys::stat_fd(file.as_fd()) {
+                if let Ok(st) = files::stat_fd(file.as_fd(), &dir.pin_path(&name)) {
                     let _ = dir.remove_leftover(&name, Some(st.st_ino));
                 }
             }
@@ -63,18 +63,18 @@ impl Step {
                 }
             }
             Step::RemoveMount { mount } => {
-                let Ok((id, _)) = fdmount::mount_id(mount.fd()) else {
+                let Ok((id, _)) = fdmount::mount_id(mount.fd(), &mount.path) else {
                     return;
                 };
                 // Left alone if anything was mounted on it meanwhile.
                 if let Ok(mounts) = mountinfo::read_own() {
                     if !mountinfo::has_children(&mounts, id) {
-                        let _ = fdmount::detach_fd(mount.fd());
+                        let _ = fdmount::detach_fd(mount.fd(), &mount.path);
                     }
                 }
             }
             Step::RestorePropagation { mount, previous } => {
-                let _ = previous.restore(mount.fd());
+                let _ = previous.restore(&mount);
             }
             Step::Keep(value) => drop(value),
         }
@@ -206,14 +206,11 @@ mod tests {
         std::fs::create_dir(&other).unwrap();
         let decoy = other.join("p");
         std::fs::write(&decoy, "").unwrap();
-        let decoy_fd = sys::open_path_at(
-            crate::sys::open_dir_at(None, &other.join("."))
-                .unwrap()
-                .as_fd(),
-            std::path::Path::new("p"),
-        )
-        .unwrap();
-        fdmount::bind_onto_fd(std::path::Path::new("/proc/self/ns/ipc"), decoy_fd.as_fd()).unwrap();
+        let other_fd = files::open_dir_at(None, &other.join("."), &other).unwrap();
+        let p = std::path::Path::new("p");
+        let decoy_fd = files::open_path_at(other_fd.as_fd(), p, &decoy).unwrap();
+        let ipc = std::path::Path::new("/proc/self/ns/ipc");
+        fdmount::bind_onto_fd(ipc, decoy_fd.as_fd(), &decoy).unwrap();
         let moved = tmp.path().join("pins/netns.moved");
         std::fs::rename(tmp.path().join("pins/netns"), &moved).unwrap();
         std::os::unix::fs::symlink(&other, tmp.path().join("pins/netns")).unwrap();

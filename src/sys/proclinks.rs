@@ -6,7 +6,7 @@
 //! as text ("net:[4026531840]"); `stat` would also make the kernel open a
 //! path to the namespace to stat it, about twice the time per task.
 
-use super::open_dir_at;
+use super::files::open_dir_at;
 use nix::errno::Errno;
 use nix::fcntl::AtFlags;
 use std::ffi::OsString;
@@ -16,8 +16,9 @@ use std::path::Path;
 pub struct ProcDir(OwnedFd);
 
 impl ProcDir {
-    pub fn open() -> nix::Result<ProcDir> {
-        open_dir_at(None, Path::new("/proc")).map(ProcDir)
+    pub fn open() -> crate::error::Result<ProcDir> {
+        let proc = Path::new("/proc");
+        open_dir_at(None, proc, proc).map(ProcDir)
     }
 
     /// The link text of `/proc/<pid>/task/<tid>/ns/<name>`; `None` once the
