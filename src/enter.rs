@@ -41,16 +41,6 @@ const SYSFS_CPU_DIR: &str = "/sys/devices/system/cpu";
 /// namespace is dropped later if it is our own).
 const PROCESS_DEFAULT: [NsKind; 7] = NsKind::ALL;
 
-/// Namespaces whose members are "the pod" for CPU placement. User and cgroup
-/// namespaces are often shared far beyond one pod.
-const POD_MEMBERSHIP: [NsKind; 5] = [
-    NsKind::Net,
-    NsKind::Ipc,
-    NsKind::Uts,
-    NsKind::Pid,
-    NsKind::Mnt,
-];
-
 /// Whose namespaces `enter` joins.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Target {
@@ -392,7 +382,8 @@ fn open_one(c: &Candidate) -> Result<Option<Opened>> {
 /// is left out. `/proc` is read once for all of them.
 fn pod_tasks(targets: &[Opened]) -> Result<Vec<TaskSched>> {
     let mut kinds = Vec::new();
-    for t in targets.iter().filter(|t| POD_MEMBERSHIP.contains(&t.kind)) {
+    // The members of these are "the pod" for CPU placement (see NsKind::pod_own).
+    for t in targets.iter().filter(|t| t.kind.pod_own()) {
         let own = format!("/proc/self/ns/{}", t.kind);
         if procs::ns_inode(Path::new(&own)).at("stat", &own)? != t.inode {
             kinds.push((t.kind, t.inode));
