@@ -6,35 +6,13 @@
 //! a failed pin takes its bind mount away again, or gives an existing
 //! mount back its peer group and master.
 
-use super::undo::{Journal, Step};
+use super::undo::{Journal, Propagation, Step};
 use super::TypeDir;
 use crate::error::{Error, Result};
 use crate::sys::{fdmount, mountinfo};
 use nix::mount::MsFlags;
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::AsFd;
 use std::rc::Rc;
-
-/// How an existing `DIR/mntns` mount propagated before we changed it.
-pub enum Propagation {
-    /// Neither shared nor a slave.
-    Private,
-    /// In a peer group or under a master: `anchor` is a detached copy taken
-    /// before the change, still in that group and under that master, from
-    /// which the mount rejoins them (`MOVE_MOUNT_SET_GROUP`).
-    Propagating { anchor: OwnedFd },
-}
-
-impl Propagation {
-    pub fn restore(&self, mount: &TypeDir) -> Result<()> {
-        fdmount::set_propagation_fd(mount.fd(), MsFlags::MS_PRIVATE, &mount.path)?;
-        match self {
-            Propagation::Private => Ok(()),
-            Propagation::Propagating { anchor } => {
-                fdmount::join_group_of(anchor.as_fd(), mount.fd(), &mount.path)
-            }
-        }
-    }
-}
 
 /// Makes the opened `DIR/mntns` an unbindable mount of its own and returns
 /// the directory to pin mount namespaces into (the new mount, if one was

@@ -10,10 +10,11 @@
 //! opened, which `pinns cleanup` removes). Directories are never undone:
 //! concurrent pins share them (see the module docs of `pindir`).
 
-use super::mntns::Propagation;
 use super::TypeDir;
+use crate::error::Result;
 use crate::name::PinName;
 use crate::sys::{fdmount, files, mountinfo};
+use nix::mount::MsFlags;
 use std::any::Any;
 use std::os::fd::{AsFd, OwnedFd};
 use std::path::PathBuf;
@@ -77,6 +78,28 @@ impl Step {
                 let _ = previous.restore(&mount);
             }
             Step::Keep(value) => drop(value),
+        }
+    }
+}
+
+/// How an existing `DIR/mntns` mount propagated before we changed it.
+pub enum Propagation {
+    /// Neither shared nor a slave.
+    Private,
+    /// In a peer group or under a master: `anchor` is a detached copy taken
+    /// before the change, still in that group and under that master, from
+    /// which the mount rejoins them (`MOVE_MOUNT_SET_GROUP`).
+    Propagating { anchor: OwnedFd },
+}
+
+impl Propagation {
+    pub fn restore(&self, mount: &TypeDir) -> Result<()> {
+        fdmount::set_propagation_fd(mount.fd(), MsFlags::MS_PRIVATE, &mount.path)?;
+        match self {
+            Propagation::Private => Ok(()),
+            Propagation::Propagating { anchor } => {
+                fdmount::join_group_of(anchor.as_fd(), mount.fd(), &mount.path)
+            }
         }
     }
 }
