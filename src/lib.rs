@@ -152,8 +152,8 @@ fn cleanup_command(args: &cli::CleanupArgs) -> Result<u8> {
         };
         written?;
         if args.json {
-            let doc = output::json::cleanup_doc(&report, timing);
-            println!("{}", output::json::to_string(&doc, false));
+            // One document per line: a periodic sweep prints one per sweep.
+            print_json(&output::json::cleanup_doc(&report, timing), false);
         } else {
             print!("{}", for_stdout(report.text()));
         }
@@ -202,8 +202,7 @@ fn list_command(args: &cli::ListArgs) -> Result<u8> {
         output::metrics::write_atomic(path, &text)?;
     }
     if args.json {
-        let doc = output::json::list_doc(&listing);
-        println!("{}", output::json::to_string(&doc, true));
+        print_json(&output::json::list_doc(&listing), true);
     } else {
         let mut text = listing.text();
         for w in &listing.warnings {
@@ -212,6 +211,10 @@ fn list_command(args: &cli::ListArgs) -> Result<u8> {
         print!("{}", for_stdout(text));
     }
     Ok(0)
+}
+
+fn print_json<T: serde::Serialize>(doc: &T, pretty: bool) {
+    println!("{}", output::json::to_string(doc, pretty));
 }
 
 /// A human report, with syslog priorities when stdout is the journal.
@@ -228,10 +231,7 @@ fn inspect_command(args: &cli::InspectArgs) -> Result<u8> {
     require("inspect", caps::inspect_needs())?;
     let found = inspect::inspect(&args.dir, &name)?;
     if args.json {
-        println!(
-            "{}",
-            output::json::to_string(&output::json::inspect_doc(&found), true)
-        );
+        print_json(&output::json::inspect_doc(&found), true);
     } else {
         print!("{}", found.text());
     }
