@@ -38,15 +38,3 @@ pub struct OrphanArgs {
     #[arg(long, hide = true)]
     pub keep_from_crictl: bool,
 }
-
-impl OrphanArgs {
-    pub fn runtime(&self) -> crate::keep::RuntimeSource {
-        if self.no_runtime {
-            return crate::keep::RuntimeSource::NoRuntime;
-        }
-        crate::keep::RuntimeSource::Ask(crate::crictl::Runtime::with_endpoint(
-            self.crictl.clone(),
-            self.runtime_endpoint.clone(),
-        ))
-    }
-}
