@@ -171,7 +171,7 @@ impl CgroupWalk<'_> {
             // child updates its parent's mtime, and the parent would look
             // young to a leaf-first sweep.
             let st = files::stat_fd(child.as_fd(), &child_path).ok();
-            let age = st.as_ref().and_then(|st| mtime_age(st.st_mtime));
+            let age = st.as_ref().and_then(files::mtime).map(age_of);
             let same_fs = st.is_some_and(|st| st.st_dev == self.dev);
             let grandchildren = if same_fs {
                 self.visit(child.as_fd(), &child_path, report)
@@ -283,9 +283,9 @@ fn cgroup_is_empty(cgroup: BorrowedFd<'_>) -> bool {
     empty("cgroup.procs") == Some(true) && empty("cgroup.threads") != Some(false)
 }
 
-fn mtime_age(mtime: i64) -> Option<Duration> {
-    let then = SystemTime::UNIX_EPOCH + Duration::from_secs(u64::try_from(mtime).ok()?);
-    Some(SystemTime::now().duration_since(then).unwrap_or_default())
+/// How long ago `then` was; zero for a time in the future.
+fn age_of(then: SystemTime) -> Duration {
+    SystemTime::now().duration_since(then).unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -80,6 +80,14 @@ pub fn stat_fd(fd: BorrowedFd<'_>, path: &Path) -> Result<FileStat> {
     fstat(fd.as_raw_fd()).at("stat", path)
 }
 
+/// When the file was last modified, as `stat` reports it (`None` before
+/// 1970 or beyond what `SystemTime` holds).
+pub fn mtime(st: &FileStat) -> Option<std::time::SystemTime> {
+    let secs = u64::try_from(st.st_mtime).ok()?;
+    let nanos = u32::try_from(st.st_mtime_nsec).ok()?;
+    std::time::UNIX_EPOCH.checked_add(std::time::Duration::new(secs, nanos))
+}
+
 /// `lstat` of `name` relative to `dir`.
 pub fn stat_at_nofollow(dir: BorrowedFd<'_>, name: &Path, path: &Path) -> Result<FileStat> {
     let flag = nix::fcntl::AtFlags::AT_SYMLINK_NOFOLLOW;
