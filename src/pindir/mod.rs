@@ -95,10 +95,7 @@ impl PinDir {
     /// Opens `DIR/<type>ns`, creating it if needed. Never undone.
     pub fn create_type(&self, kind: NsKind) -> Result<TypeDir> {
         let path = self.path.join(kind.dir_name());
-        match files::mkdir_at(Some(self.fd.as_fd()), Path::new(&kind.dir_name()), &path) {
-            Err(e) if e.errno() != Some(Errno::EEXIST) => return Err(e),
-            _ => {}
-        }
+        files::mkdir_at(Some(self.fd.as_fd()), Path::new(&kind.dir_name()), &path)?;
         self.open_type(kind)?
             .ok_or_else(|| Error::path("open directory", path, Errno::ENOENT))
     }

@@ -41,10 +41,16 @@ pub fn open_dir_at(dir: Option<BorrowedFd<'_>>, name: &Path, path: &Path) -> Res
     openat_owned(dir, name, flags, Mode::empty()).at("open directory", path)
 }
 
-/// Creates a directory (mode 0755); EEXIST if anything is there.
-pub fn mkdir_at(dir: Option<BorrowedFd<'_>>, name: &Path, path: &Path) -> Result<()> {
+/// Creates a directory (mode 0755); `Ok(false)` if something is there
+/// already, the usual case once DIR is in use, answered without making an
+/// error.
+pub fn mkdir_at(dir: Option<BorrowedFd<'_>>, name: &Path, path: &Path) -> Result<bool> {
     let dir = dir.map(|d| d.as_raw_fd());
-    nix::sys::stat::mkdirat(dir, name, Mode::from_bits_truncate(0o755)).at("create directory", path)
+    match nix::sys::stat::mkdirat(dir, name, Mode::from_bits_truncate(0o755)) {
+        Ok(()) => Ok(true),
+        Err(Errno::EEXIST) => Ok(false),
+        Err(errno) => Err(Error::path("create directory", path, errno)),
+    }
 }
 
 /// A reference to whatever is at `name` (a symlink itself, not its target).
