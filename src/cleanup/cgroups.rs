@@ -249,7 +249,8 @@ impl CgroupWalk<'_> {
             report.push(item(Outcome::WouldRemove, PinState::Orphan, reason));
             return true;
         }
-        let Err(e) = files::rmdir_at(parent, name, path) else {
+        let parent_path = path.parent().unwrap_or(path);
+        let Err(e) = files::rmdir_at(parent, parent_path, name) else {
             report.push(item(Outcome::Removed, PinState::Orphan, reason));
             return true;
         };

@@ -372,7 +372,7 @@ fn same_mtime(type_dir: BorrowedFd<'_>, name: &Path, seen: &Entry) -> bool {
     if !matches!(seen.content, Content::Leftover { .. }) {
         return true; // a namespace is identified by its inode alone
     }
-    let now = sys::files::stat_at_nofollow(type_dir, name, name)
+    let now = sys::files::stat_at_nofollow(type_dir, Path::new(""), name)
         .ok()
         .and_then(|st| sys::files::mtime(&st));
     now.is_some() && now == seen.mtime

@@ -303,8 +303,7 @@ fn covered_mtimes(
             return covered_mtimes_in_child(dir, wanted);
         };
         for (_, name) in names {
-            let name_path = Path::new(name);
-            if let Ok(st) = sys::files::stat_at_nofollow(tree.as_fd(), name_path, name_path) {
+            if let Ok(st) = sys::files::stat_at_nofollow(tree.as_fd(), &td.path, Path::new(name)) {
                 if let Some(time) = system_time(st.st_mtime, st.st_mtime_nsec) {
                     times.insert((*kind, name.clone()), time);
                 }
@@ -338,8 +337,10 @@ fn covered_mtimes_in_child(
                 continue;
             };
             for (_, name) in wanted.iter().filter(|(k, _)| k == kind) {
-                let name_path = Path::new(name);
-                if let Ok(st) = sys::files::stat_at_nofollow(fd.as_fd(), name_path, name_path) {
+                let type_path = dir.join(kind.dir_name());
+                if let Ok(st) =
+                    sys::files::stat_at_nofollow(fd.as_fd(), &type_path, Path::new(name))
+                {
                     out.push((kind.dir_name(), name.clone(), st.st_mtime, st.st_mtime_nsec));
                 }
             }

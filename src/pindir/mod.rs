@@ -156,13 +156,10 @@ impl TypeDir {
     /// What is at `name`, with an `O_PATH` descriptor of it (the topmost
     /// mount, if any); `None` if nothing is there.
     pub fn examine(&self, name: &PinName) -> Result<Option<(Content, OwnedFd)>> {
-        let path = self.pin_path(name);
-        let fd = match files::open_path_at(self.fd(), Path::new(name.as_str()), &path) {
-            Ok(fd) => fd,
-            Err(e) if is_absent(&e) => return Ok(None),
-            Err(e) => return Err(e),
+        let Some(fd) = files::open_path_at(self.fd(), &self.path, Path::new(name.as_str()))? else {
+            return Ok(None);
         };
-        let st = files::stat_fd(fd.as_fd(), &path)?;
+        let st = files::stat_fd(fd.as_fd(), &self.pin_path(name))?;
         // The device says nsfs (one instance in the kernel): no fstatfs per
         // entry, which `list` pays for every pin path.
         let content = if st.st_dev == namespace::nsfs_dev()? {
@@ -184,12 +181,12 @@ impl TypeDir {
         name: &PinName,
         inode: Option<u64>,
     ) -> Result<Option<(u64, OwnedFd)>> {
-        let path = self.pin_path(name);
-        let fd = match files::open_ns_at(self.fd(), Path::new(name.as_str()), &path) {
+        let fd = match files::open_ns_at(self.fd(), &self.path, Path::new(name.as_str())) {
             Ok(fd) => fd,
             Err(e) if matches!(e.errno(), Some(Errno::ENOENT | Errno::ELOOP)) => return Ok(None),
             Err(e) => return Err(e),
         };
+        let path = self.pin_path(name);
         if !namespace::is_nsfs(fd.as_fd(), &path)? {
             return Ok(None);
         }
@@ -202,7 +199,7 @@ impl TypeDir {
     /// Creates `name` as a new empty file (`O_CREAT|O_EXCL`); `EEXIST` if
     /// anything is there.
     pub fn create_file(&self, name: &PinName) -> Result<OwnedFd> {
-        files::create_new_file_at(self.fd(), Path::new(name.as_str()), &self.pin_path(name))
+        files::create_new_file_at(self.fd(), &self.path, Path::new(name.as_str()))
     }
 
     /// Bind-mounts the namespace file `source` onto the opened pin file.
@@ -234,15 +231,14 @@ impl TypeDir {
     /// check and the unlink both go through this directory's descriptor.
     pub fn remove_leftover(&self, name: &PinName, inode: Option<u64>) -> Result<bool> {
         let file = Path::new(name.as_str());
-        let path = self.pin_path(name);
-        let st = match files::stat_at_nofollow(self.fd(), file, &path) {
+        let st = match files::stat_at_nofollow(self.fd(), &self.path, file) {
             Ok(st) => st,
             Err(e) if is_absent(&e) => return Ok(false),
             Err(e) => return Err(e),
         };
         match classify_plain(&st, self.dev()?) {
             Content::Leftover { inode: found } if inode.map_or(true, |want| want == found) => {
-                files::unlink_at(self.fd(), file, &path)?;
+                files::unlink_at(self.fd(), &self.path, file)?;
                 Ok(true)
             }
             _ => Ok(false),

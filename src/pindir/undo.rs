@@ -231,7 +231,9 @@ mod tests {
         std::fs::write(&decoy, "").unwrap();
         let other_fd = files::open_dir_at(None, &other.join("."), &other).unwrap();
         let p = std::path::Path::new("p");
-        let decoy_fd = files::open_path_at(other_fd.as_fd(), p, &decoy).unwrap();
+        let decoy_fd = files::open_path_at(other_fd.as_fd(), &other, p)
+            .unwrap()
+            .unwrap();
         let ipc = std::path::Path::new("/proc/self/ns/ipc");
         fdmount::bind_onto_fd(ipc, decoy_fd.as_fd(), &decoy).unwrap();
         let moved = tmp.path().join("pins/netns.moved");

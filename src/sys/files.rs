@@ -2,6 +2,9 @@
 //! `unlinkat(2)`, `fstat(2)`/`fstatat(2)`, `fstatfs(2)` of a cgroup
 //! directory, `flock(2)`, and the one-`write(2)` of a `/proc` file. No final
 //! symlink is followed unless the function says so.
+//!
+//! A `*_at(dir, dir_path, name)` function names `dir_path/name` in its
+//! error, joined only when there is one: these run per pin path.
 
 use crate::error::{Error, PathContext, Result};
 use nix::errno::Errno;
@@ -53,33 +56,53 @@ pub fn mkdir_at(dir: Option<BorrowedFd<'_>>, name: &Path, path: &Path) -> Result
     }
 }
 
-/// A reference to whatever is at `name` (a symlink itself, not its target).
-pub fn open_path_at(dir: BorrowedFd<'_>, name: &Path, path: &Path) -> Result<OwnedFd> {
+/// The error of a `*_at` call, naming `dir_path/name`.
+fn at_error<'a>(
+    op: &'static str,
+    dir_path: &'a Path,
+    name: &'a Path,
+) -> impl FnOnce(Errno) -> Error + 'a {
+    move |errno| Error::path(op, dir_path.join(name), errno)
+}
+
+/// A reference to whatever is at `name` (a symlink itself, not its target);
+/// `None` if nothing is there.
+pub fn open_path_at(dir: BorrowedFd<'_>, dir_path: &Path, name: &Path) -> Result<Option<OwnedFd>> {
     let flags = OFlag::O_PATH | OFlag::O_NOFOLLOW;
-    openat_owned(Some(dir), name, flags, Mode::empty()).at("open", path)
+    match openat_owned(Some(dir), name, flags, Mode::empty()) {
+        Ok(fd) => Ok(Some(fd)),
+        Err(Errno::ENOENT) => Ok(None),
+        Err(errno) => Err(at_error("open", dir_path, name)(errno)),
+    }
 }
 
 /// Opens a namespace file for `ioctl(2)` or `setns(2)`, not following a
 /// final symlink.
-pub fn open_ns_at(dir: BorrowedFd<'_>, name: &Path, path: &Path) -> Result<OwnedFd> {
+pub fn open_ns_at(dir: BorrowedFd<'_>, dir_path: &Path, name: &Path) -> Result<OwnedFd> {
     let flags = OFlag::O_RDONLY | OFlag::O_NOFOLLOW;
-    openat_owned(Some(dir), name, flags, Mode::empty()).at("open", path)
+    openat_owned(Some(dir), name, flags, Mode::empty()).map_err(at_error("open", dir_path, name))
 }
 
 /// Creates `name` as a new empty file, failing (EEXIST) if anything is there.
-pub fn create_new_file_at(dir: BorrowedFd<'_>, name: &Path, path: &Path) -> Result<OwnedFd> {
+pub fn create_new_file_at(dir: BorrowedFd<'_>, dir_path: &Path, name: &Path) -> Result<OwnedFd> {
     let flags = OFlag::O_RDONLY | OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_NOFOLLOW;
-    openat_owned(Some(dir), name, flags, Mode::from_bits_truncate(0o444)).at("create file", path)
+    openat_owned(Some(dir), name, flags, Mode::from_bits_truncate(0o444)).map_err(at_error(
+        "create file",
+        dir_path,
+        name,
+    ))
 }
 
-pub fn unlink_at(dir: BorrowedFd<'_>, name: &Path, path: &Path) -> Result<()> {
+pub fn unlink_at(dir: BorrowedFd<'_>, dir_path: &Path, name: &Path) -> Result<()> {
     let flag = nix::unistd::UnlinkatFlags::NoRemoveDir;
-    nix::unistd::unlinkat(Some(dir.as_raw_fd()), name, flag).at("remove", path)
+    nix::unistd::unlinkat(Some(dir.as_raw_fd()), name, flag)
+        .map_err(at_error("remove", dir_path, name))
 }
 
-pub fn rmdir_at(dir: BorrowedFd<'_>, name: &Path, path: &Path) -> Result<()> {
+pub fn rmdir_at(dir: BorrowedFd<'_>, dir_path: &Path, name: &Path) -> Result<()> {
     let flag = nix::unistd::UnlinkatFlags::RemoveDir;
-    nix::unistd::unlinkat(Some(dir.as_raw_fd()), name, flag).at("rmdir", path)
+    nix::unistd::unlinkat(Some(dir.as_raw_fd()), name, flag)
+        .map_err(at_error("rmdir", dir_path, name))
 }
 
 pub fn stat_fd(fd: BorrowedFd<'_>, path: &Path) -> Result<FileStat> {
@@ -95,9 +118,10 @@ pub fn mtime(st: &FileStat) -> Option<std::time::SystemTime> {
 }
 
 /// `lstat` of `name` relative to `dir`.
-pub fn stat_at_nofollow(dir: BorrowedFd<'_>, name: &Path, path: &Path) -> Result<FileStat> {
+pub fn stat_at_nofollow(dir: BorrowedFd<'_>, dir_path: &Path, name: &Path) -> Result<FileStat> {
     let flag = nix::fcntl::AtFlags::AT_SYMLINK_NOFOLLOW;
-    nix::sys::stat::fstatat(Some(dir.as_raw_fd()), name, flag).at("stat", path)
+    nix::sys::stat::fstatat(Some(dir.as_raw_fd()), name, flag)
+        .map_err(at_error("stat", dir_path, name))
 }
 
 /// The cgroup filesystem version of the directory open at `fd`, if it is on one.
