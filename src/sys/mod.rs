@@ -12,7 +12,10 @@
 //! - No `nix::Result`, `io::Result` or `(&str, Errno)` leaves this module,
 //!   and a caller adds no context of its own: the message is already whole.
 //! - A caller that must tell one failure from another (ENOENT: nothing
-//!   there) asks [`crate::error::Error::errno`].
+//!   there) asks [`crate::error::Error::errno`]. Where "nothing there" is
+//!   the everyday answer of a call made per pin (`files::open_path_at`,
+//!   `files::mkdir_at`), the function says it in its type instead, so no
+//!   error is built only to be dropped.
 //! - What the kernel prints (`/proc/self/mountinfo`) is parsed by pure
 //!   functions beside the one that reads it, unit-tested without root.
 
