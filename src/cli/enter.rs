@@ -10,7 +10,7 @@ use clap::{ArgGroup, Args};
 use std::ffi::OsString;
 use std::path::PathBuf;
 
-/// Arguments of `pinns enter` (the help text is on [`Command::Enter`]).
+/// Arguments of `pinns enter` (the help text is on [`super::Command::Enter`]).
 #[derive(Debug, Args, Default, Clone)]
 #[command(group(ArgGroup::new("target").required(true).args(["name", "pid", "pod"])))]
 pub struct EnterArgs {
