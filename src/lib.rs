@@ -143,7 +143,7 @@ fn cleanup_command(args: &cli::CleanupArgs) -> Result<u8> {
         };
         let started = (std::time::SystemTime::now(), std::time::Instant::now());
         let swept = cleanup::sweep(&plan);
-        let timing = output::json::Timing {
+        let timing = cleanup::json::Timing {
             started: started.0,
             duration: started.1.elapsed(),
         };
@@ -165,8 +165,8 @@ fn cleanup_command(args: &cli::CleanupArgs) -> Result<u8> {
         };
         written?;
         if args.json {
-            // One document per line: a periodic sweep prints one per sweep.
-            print_json(&output::json::cleanup_doc(&report, timing), false);
+            let doc = cleanup::json::cleanup_doc(&report, timing);
+            println!("{}", output::json::to_string(&doc, false));
         } else {
             print!("{}", for_stdout(report.text()));
         }
@@ -184,7 +184,7 @@ fn cleanup_command(args: &cli::CleanupArgs) -> Result<u8> {
 fn write_sweep_metrics(
     args: &cli::CleanupArgs,
     report: Option<&cleanup::Report>,
-    timing: output::json::Timing,
+    timing: cleanup::json::Timing,
 ) -> Result<()> {
     let Some(path) = &args.metrics_file else {
         return Ok(());
@@ -215,7 +215,7 @@ fn list_command(args: &cli::ListArgs) -> Result<u8> {
         output::metrics::write_atomic(path, &text)?;
     }
     if args.json {
-        print_json(&output::json::list_doc(&listing), true);
+        output::json::print(&list::json::list_doc(&listing), true)?;
     } else {
         let mut text = listing.text();
         for w in &listing.warnings {
@@ -224,10 +224,6 @@ fn list_command(args: &cli::ListArgs) -> Result<u8> {
         print!("{}", for_stdout(text));
     }
     Ok(0)
-}
-
-fn print_json<T: serde::Serialize>(doc: &T, pretty: bool) {
-    println!("{}", output::json::to_string(doc, pretty));
 }
 
 /// A human report, with syslog priorities when stdout is the journal.
@@ -244,7 +240,7 @@ fn inspect_command(args: &cli::InspectArgs) -> Result<u8> {
     require("inspect", caps::inspect_needs())?;
     let found = inspect::inspect(&args.dir, &name)?;
     if args.json {
-        print_json(&output::json::inspect_doc(&found), true);
+        output::json::print(&inspect::json::inspect_doc(&found), true)?;
     } else {
         print!("{}", found.text());
     }

@@ -19,6 +19,7 @@
 //!   just before removal: two scans per sweep whatever the number of pins.
 
 mod cgroups;
+pub mod json;
 mod report;
 
 pub use report::{Item, ItemKind, Outcome, Report, Summary};

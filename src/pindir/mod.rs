@@ -20,6 +20,7 @@
 //! DIR and the `<type>ns` directories are created on demand and never
 //! removed, not by an undo nor by `cleanup`: another pin may hold them open.
 
+mod ages;
 mod content;
 pub mod inventory;
 pub mod mntns;
@@ -34,9 +35,10 @@ use crate::ns::NsKind;
 use crate::sys::files::{self, DirLock};
 use crate::sys::{fdmount, namespace};
 use nix::errno::Errno;
-use std::cell::OnceCell;
+use nix::sys::stat::FileStat;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 /// Where the pin of `kind` named `name` lives under `dir`.
 pub fn pin_path(dir: &Path, kind: NsKind, name: &PinName) -> PathBuf {
@@ -123,7 +125,8 @@ pub struct TypeDir {
     pub kind: NsKind,
     pub path: PathBuf,
     fd: OwnedFd,
-    dev: OnceCell<u64>,
+    /// Shared by the threads of a scan.
+    dev: OnceLock<u64>,
 }
 
 impl TypeDir {
@@ -132,7 +135,7 @@ impl TypeDir {
             kind,
             path,
             fd,
-            dev: OnceCell::new(),
+            dev: OnceLock::new(),
         }
     }
 
@@ -160,17 +163,34 @@ impl TypeDir {
             return Ok(None);
         };
         let st = files::stat_fd(fd.as_fd(), &self.pin_path(name))?;
-        // The device says nsfs (one instance in the kernel): no fstatfs per
-        // entry, which `list` pays for every pin path.
-        let content = if st.st_dev == namespace::nsfs_dev()? {
+        Ok(Some((self.judge(&st)?, fd)))
+    }
+
+    /// What is at `name`, from one `fstatat` on this directory's descriptor
+    /// that follows no symlink and, like [`TypeDir::examine`]'s open, lands
+    /// on the topmost mount; `None` if nothing is there. For a look that
+    /// acts on nothing (`list` pays it for every pin path: one call where
+    /// open + fstat + close took three); whoever unmounts or unlinks uses
+    /// `examine`, whose descriptor holds what was judged.
+    pub fn look(&self, name: &PinName) -> Result<Option<Content>> {
+        match files::stat_at_nofollow(self.fd(), &self.path, Path::new(name.as_str())) {
+            Ok(st) => Ok(Some(self.judge(&st)?)),
+            Err(e) if is_absent(&e) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The one judgement of a pin path's status. The device says nsfs (the
+    /// kernel has one instance): no `fstatfs` per path.
+    fn judge(&self, st: &FileStat) -> Result<Content> {
+        Ok(if st.st_dev == namespace::nsfs_dev()? {
             Content::Namespace {
                 inode: st.st_ino,
                 host: false,
             }
         } else {
-            classify_plain(&st, self.dev()?)
-        };
-        Ok(Some((content, fd)))
+            classify_plain(st, self.dev()?)
+        })
     }
 
     /// Opens the namespace pinned at `name` for `setns(2)` or `ioctl(2)`,
@@ -302,6 +322,7 @@ mod tests {
         td.mount_namespace(source, file.as_fd(), &name).unwrap();
 
         let (content, _) = td.examine(&name).unwrap().unwrap();
+        assert_eq!(td.look(&name).unwrap(), Some(content), "one judgement");
         assert_eq!(
             content,
             Content::Namespace {
@@ -332,8 +353,13 @@ mod tests {
             !td.remove_leftover(&name, Some(file_ino + 1)).unwrap(),
             "another file"
         );
+        assert_eq!(
+            td.look(&name).unwrap(),
+            Some(Content::Leftover { inode: file_ino })
+        );
         assert!(td.remove_leftover(&name, Some(file_ino)).unwrap());
         assert!(td.examine(&name).unwrap().is_none());
+        assert!(td.look(&name).unwrap().is_none());
     }
 
     #[test]
