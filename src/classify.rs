@@ -75,10 +75,6 @@ pub enum RuntimeSays {
     NotAsked,
 }
 
-/// The types CRI-O pins for a pod: net, ipc and uts always (each possibly
-/// the host's), user for a user-namespaced pod. Never cgroup or mnt.
-const CRIO_KINDS: [NsKind; 4] = [NsKind::Net, NsKind::Ipc, NsKind::Uts, NsKind::User];
-
 /// Why a pin is not one CRI-O made, or `None` if it looks like one. The rule:
 /// - its name is a bare canonical lowercase UUID, 8-4-4-4-12 hex digits
 ///   (CRI-O names a pod's pins with a fresh UUID; `ip netns` names,
@@ -92,13 +88,25 @@ pub fn not_crio_pin(name: &str, kinds: &[NsKind]) -> Option<&'static str> {
     if !is_lowercase_uuid(name) {
         return Some("name is not a lowercase UUID as CRI-O gives its pins");
     }
-    if kinds.iter().any(|k| !CRIO_KINDS.contains(k)) {
-        return Some("pins a type CRI-O never pins (cgroup or mnt)");
+    if kinds.iter().any(|k| !k.crio_pins()) {
+        return Some(never_pinned_by_crio());
     }
     if kinds.iter().all(|k| *k == NsKind::Net) {
         return Some("only in DIR/netns, which ip netns shares: could be another tool's");
     }
     None
+}
+
+/// "pins a type CRI-O never pins (cgroup or mnt)", the types from the table.
+fn never_pinned_by_crio() -> &'static str {
+    static TEXT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    TEXT.get_or_init(|| {
+        let never: Vec<&str> = NsKind::pinnable()
+            .filter(|k| !k.crio_pins())
+            .map(NsKind::proc_name)
+            .collect();
+        format!("pins a type CRI-O never pins ({})", never.join(" or "))
+    })
 }
 
 /// Exactly 36 characters: lowercase hex groups of 8, 4, 4, 4 and 12 digits
@@ -308,6 +316,8 @@ mod tests {
         let uuid = "47989609-ad0a-4377-93b6-6619d5c81755";
         assert_eq!(not_crio_pin(uuid, &[Net, Ipc, Uts]), None);
         assert_eq!(not_crio_pin(uuid, &[User, Ipc, Uts, Net]), None);
+        let never = Some("pins a type CRI-O never pins (cgroup or mnt)");
+        assert_eq!(not_crio_pin(uuid, &[Net, Mnt]), never);
         // What CRI-O leaves when a teardown or a pin stopped half way.
         assert_eq!(not_crio_pin(uuid, &[Ipc]), None);
         assert_eq!(not_crio_pin(uuid, &[User]), None);

@@ -77,7 +77,8 @@ impl Error {
         }
     }
 
-    /// The errno of a failed syscall, for a caller that must branch on it.
+    /// The errno of a failed syscall, for a caller that must tell one
+    /// failure from another (ENOENT: nothing there).
     pub fn errno(&self) -> Option<Errno> {
         match self {
             Error::Path { errno, .. } | Error::Call { errno, .. } => Some(*errno),
@@ -124,4 +125,24 @@ impl<T> PathContext<T> for std::io::Result<T> {
 
 fn io_errno(e: &std::io::Error) -> Errno {
     e.raw_os_error().map(Errno::from_raw).unwrap_or(Errno::EIO)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errno_is_the_failed_calls_and_the_line_names_op_and_path() {
+        let e = Error::path("open directory", "/run/x", Errno::ENOENT);
+        assert_eq!(e.errno(), Some(Errno::ENOENT));
+        assert_eq!(
+            e.to_string(),
+            "open directory /run/x: ENOENT: No such file or directory"
+        );
+        assert_eq!(
+            Error::call("uname", Errno::EPERM).errno(),
+            Some(Errno::EPERM)
+        );
+        assert_eq!(Error::Usage("bad".into()).errno(), None);
+    }
 }

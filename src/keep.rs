@@ -26,14 +26,6 @@ impl KeepSet {
         }
     }
 
-    pub fn len(&self) -> usize {
-        self.ids.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.ids.is_empty()
-    }
-
     pub fn keeps_pin(&self, name: &PinName) -> bool {
         self.ids.contains(name.as_str()) || self.ids.contains(&canonical_id(name.as_str()))
     }

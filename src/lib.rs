@@ -85,12 +85,25 @@ fn keep_set(args: &cli::OrphanArgs) -> Result<keep::KeepSet> {
     })
 }
 
+/// Whom a sweep asks which pods exist. Choosing the endpoint looks at the
+/// environment and crictl's configuration, so it is done here, not in `cli`.
+fn runtime(args: &cli::OrphanArgs) -> keep::RuntimeSource {
+    if args.no_runtime {
+        return keep::RuntimeSource::NoRuntime;
+    }
+    let endpoint = args.runtime_endpoint.clone();
+    keep::RuntimeSource::Ask(crictl::Runtime::with_endpoint(
+        args.crictl.clone(),
+        endpoint,
+    ))
+}
+
 /// Refuses up front, in one line naming what is missing, when this process
 /// lacks a capability `needs` lists, rather than failing later with a bare
 /// EPERM (or, worse, a sweep that cannot see a pod's processes). A setuid
 /// or file-capability invocation is refused first, as always.
 fn require(command: &str, needs: caps::Needs) -> Result<()> {
-    sys::refuse_setid()?;
+    sys::setid::refuse_setid()?;
     let have = sys::caps::current()?.effective;
     match needs.check(command, have) {
         Some(line) => Err(Error::Refused(line)),
@@ -115,12 +128,12 @@ fn cleanup_command(args: &cli::CleanupArgs) -> Result<u8> {
             older_than: args.orphan.older_than,
         },
         keep: keep::KeepSet::default(),
-        runtime: args.orphan.runtime(),
+        runtime: runtime(&args.orphan),
         dry_run: args.dry_run,
     };
     cleanup::preflight(&plan)?;
     let stop = match args.interval {
-        Some(_) => Some(sys::StopSignals::block()?),
+        Some(_) => Some(sys::signals::StopSignals::block()?),
         None => None,
     };
     loop {
@@ -196,7 +209,7 @@ fn list_command(args: &cli::ListArgs) -> Result<u8> {
         &args.dir,
         &rules,
         &keep_set(&args.orphan)?,
-        &args.orphan.runtime(),
+        &runtime(&args.orphan),
     )?;
     if let Some(path) = &args.metrics_file {
         let text = output::metrics::list_text(&listing, std::time::SystemTime::now());

@@ -1,5 +1,7 @@
 //! The one table of namespace kinds: clone flag, `/proc/<pid>/ns` name, pin
-//! directory and the order in which they are created and joined.
+//! directory, option letter, OCI name, which CRI-O pins and which are the
+//! pod's own, and the order in which they are created and joined. Adding a
+//! kind is one row.
 
 use nix::sched::CloneFlags;
 use std::fmt;
@@ -25,44 +27,56 @@ pub enum NsKind {
 struct Row {
     kind: NsKind,
     proc_name: &'static str,
+    /// The OCI runtime spec's name (`linux.namespaces[].type`), which
+    /// `crictl inspectp` shows.
+    oci_name: &'static str,
     flag: CloneFlags,
     /// The one-letter option naming the kind (CRI-O's pinns and nsenter use
     /// the same letters).
     short: char,
     pinnable: bool,
+    /// CRI-O pins it for a pod (net, ipc and uts always, user for a
+    /// user-namespaced pod).
+    crio_pins: bool,
+    /// Its members are the pod's tasks. User and cgroup namespaces are often
+    /// shared far beyond one pod.
+    pod_own: bool,
 }
 
+#[rustfmt::skip]
 const TABLE: [Row; 7] = [
-    row(NsKind::User, "user", CloneFlags::CLONE_NEWUSER, 'U', true),
-    row(
-        NsKind::Cgroup,
-        "cgroup",
-        CloneFlags::CLONE_NEWCGROUP,
-        'c',
-        true,
-    ),
-    row(NsKind::Ipc, "ipc", CloneFlags::CLONE_NEWIPC, 'i', true),
-    row(NsKind::Uts, "uts", CloneFlags::CLONE_NEWUTS, 'u', true),
-    row(NsKind::Net, "net", CloneFlags::CLONE_NEWNET, 'n', true),
+    //  kind            proc      oci        flag                         short pin    crio   pod_own
+    row(NsKind::User,   "user",   "user",    CloneFlags::CLONE_NEWUSER,   'U',  true,  true,  false),
+    row(NsKind::Cgroup, "cgroup", "cgroup",  CloneFlags::CLONE_NEWCGROUP, 'c',  true,  false, false),
+    row(NsKind::Ipc,    "ipc",    "ipc",     CloneFlags::CLONE_NEWIPC,    'i',  true,  true,  true),
+    row(NsKind::Uts,    "uts",    "uts",     CloneFlags::CLONE_NEWUTS,    'u',  true,  true,  true),
+    row(NsKind::Net,    "net",    "network", CloneFlags::CLONE_NEWNET,    'n',  true,  true,  true),
     // A shared PID namespace needs a live PID 1 to reap orphans, so it is
     // never pinned; it is only joined by `enter`.
-    row(NsKind::Pid, "pid", CloneFlags::CLONE_NEWPID, 'p', false),
-    row(NsKind::Mnt, "mnt", CloneFlags::CLONE_NEWNS, 'm', true),
+    row(NsKind::Pid,    "pid",    "pid",     CloneFlags::CLONE_NEWPID,    'p',  false, false, true),
+    row(NsKind::Mnt,    "mnt",    "mount",   CloneFlags::CLONE_NEWNS,     'm',  true,  false, true),
 ];
 
+#[allow(clippy::too_many_arguments)]
 const fn row(
     kind: NsKind,
     proc_name: &'static str,
+    oci_name: &'static str,
     flag: CloneFlags,
     short: char,
     pinnable: bool,
+    crio_pins: bool,
+    pod_own: bool,
 ) -> Row {
     Row {
         kind,
         proc_name,
+        oci_name,
         flag,
         short,
         pinnable,
+        crio_pins,
+        pod_own,
     }
 }
 
@@ -109,8 +123,23 @@ impl NsKind {
         self.row().short
     }
 
+    /// Whether CRI-O pins this kind for a pod.
+    pub fn crio_pins(self) -> bool {
+        self.row().crio_pins
+    }
+
+    /// Whether the tasks in a namespace of this kind are the pod's own.
+    pub fn pod_own(self) -> bool {
+        self.row().pod_own
+    }
+
     pub fn from_proc_name(name: &str) -> Option<NsKind> {
         TABLE.iter().find(|r| r.proc_name == name).map(|r| r.kind)
+    }
+
+    /// Parses the OCI runtime spec's name (`network`, `mount`, ...).
+    pub fn from_oci_name(name: &str) -> Option<NsKind> {
+        TABLE.iter().find(|r| r.oci_name == name).map(|r| r.kind)
     }
 
     /// Parses `netns`, `ipcns`, ... back into a kind.
@@ -151,6 +180,17 @@ mod tests {
         shorts.sort_unstable();
         shorts.dedup();
         assert_eq!(shorts.len(), TABLE.len());
+    }
+
+    #[test]
+    fn oci_names_are_the_runtime_specs() {
+        assert_eq!(NsKind::from_oci_name("network"), Some(NsKind::Net));
+        assert_eq!(NsKind::from_oci_name("mount"), Some(NsKind::Mnt));
+        assert_eq!(NsKind::from_oci_name("net"), None);
+        assert_eq!(NsKind::from_oci_name("time"), None);
+        for kind in NsKind::ALL {
+            assert_eq!(NsKind::from_oci_name(kind.row().oci_name), Some(kind));
+        }
     }
 
     #[test]

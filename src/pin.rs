@@ -212,7 +212,7 @@ impl PinPlan {
 /// namespace is the exception: it must be created after `DIR/mntns` is
 /// prepared (it copies our mounts), so under the lock too.
 pub fn pin(plan: &PinPlan) -> Result<()> {
-    sys::refuse_setid()?;
+    sys::setid::refuse_setid()?;
     let proc_sys = open_proc_sys(&plan.sysctls)?;
     let existing = check_targets(plan)?;
     let mut journal = Journal::default();
@@ -332,7 +332,7 @@ fn attach(plan: &PinPlan, dir: &Rc<TypeDir>, source: &Path, journal: &mut Journa
             });
             mounted?;
         }
-        Err(Errno::EEXIST) => match dir.examine(name)? {
+        Err(e) if e.errno() == Some(Errno::EEXIST) => match dir.examine(name)? {
             Some((content, file)) => {
                 may_pin_onto(content, &dir.pin_path(name))?;
                 dir.mount_namespace(source, file.as_fd(), name)?;
@@ -346,7 +346,7 @@ fn attach(plan: &PinPlan, dir: &Rc<TypeDir>, source: &Path, journal: &mut Journa
                 )))
             }
         },
-        Err(e) => return Err(Error::path("create pin file", dir.pin_path(name), e)),
+        Err(e) => return Err(e),
     }
     journal.push(Step::Detach {
         dir: dir.clone(),
@@ -381,7 +381,7 @@ impl NsHolder {
         }
         let flags = plan.unshare_flags();
         if !flags.is_empty() {
-            sys::unshare(flags)?;
+            sys::namespace::unshare(flags)?;
         }
         apply_sysctls(proc_sys, &plan.sysctls)?;
         Ok(NsHolder::Caller)
@@ -490,7 +490,7 @@ fn run_helper(plan: &PinPlan, proc_sys: Option<&ProcSys>, channel: &Channel) -> 
 
 fn helper_create(plan: &PinPlan, proc_sys: Option<&ProcSys>, channel: &Channel) -> Result<()> {
     if let Some(maps) = &plan.id_maps {
-        sys::unshare(CloneFlags::CLONE_NEWUSER)?;
+        sys::namespace::unshare(CloneFlags::CLONE_NEWUSER)?;
         channel.send(MSG_USERNS)?;
         if channel.recv()? != MSG_MAPPED {
             return Err(Error::Helper("parent did not write the id mappings".into()));
@@ -502,7 +502,7 @@ fn helper_create(plan: &PinPlan, proc_sys: Option<&ProcSys>, channel: &Channel) 
     }
     let flags = plan.unshare_flags();
     if !flags.is_empty() {
-        sys::unshare(flags)?;
+        sys::namespace::unshare(flags)?;
     }
     if plan.creates(NsKind::Mnt) {
         set_propagation(plan.mnt_propagation)?;
@@ -517,7 +517,7 @@ fn set_propagation(propagation: Propagation) -> Result<()> {
         Propagation::Private => MsFlags::MS_PRIVATE,
         Propagation::Shared => MsFlags::MS_SHARED,
     };
-    sys::set_propagation_recursive(Path::new("/"), flag)
+    sys::mount::set_propagation_recursive(Path::new("/"), flag)
 }
 
 fn apply_sysctls(proc_sys: Option<&ProcSys>, sysctls: &[Sysctl]) -> Result<()> {
@@ -530,8 +530,7 @@ fn apply_sysctls(proc_sys: Option<&ProcSys>, sysctls: &[Sysctl]) -> Result<()> {
 fn write_id_maps(pid: Pid, maps: &IdMaps) -> Result<()> {
     for (file, map) in [("gid_map", &maps.gid), ("uid_map", &maps.uid)] {
         let path = PathBuf::from(format!("/proc/{pid}/{file}"));
-        sys::write_existing_file(&path, map.to_proc_format().as_bytes())
-            .at("write id mapping", path)?;
+        sys::files::write_existing_file(&path, map.to_proc_format().as_bytes())?;
     }
     Ok(())
 }

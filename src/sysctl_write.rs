@@ -52,8 +52,8 @@ impl ProcSys {
     /// Writes the value in the calling thread's namespaces.
     pub fn apply(&self, sysctl: &Sysctl) -> Result<()> {
         match sysctl.target() {
-            Target::Hostname => sys::set_hostname(sysctl.value()),
-            Target::Domainname => sys::set_domainname(sysctl.value()),
+            Target::Hostname => sys::namespace::set_hostname(sysctl.value()),
+            Target::Domainname => sys::namespace::set_domainname(sysctl.value()),
             Target::File(path) => {
                 procfs::write_at(self.dir.as_fd(), &path, sysctl.value().as_bytes())
                     .at("write sysctl", shown(&path))

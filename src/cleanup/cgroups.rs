@@ -12,7 +12,7 @@ use crate::duration;
 use crate::error::{Error, PathContext, Result};
 use crate::escape::Text;
 use crate::keep::Guard;
-use crate::sys;
+use crate::sys::{files, mountinfo};
 use nix::errno::Errno;
 use std::collections::HashSet;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
@@ -60,7 +60,7 @@ impl CgroupSweep<'_> {
     /// never ROOT itself.
     fn sweep_hierarchy(&self, root: &Path, report: &mut Report) -> Result<()> {
         let fd = open_cgroup_root(root)?;
-        let dev = sys::stat_fd(fd.as_fd()).at("stat", root)?.st_dev;
+        let dev = files::stat_fd(fd.as_fd(), root)?.st_dev;
         let walk = CgroupWalk { sweep: self, dev };
         walk.visit(fd.as_fd(), root, report);
         Ok(())
@@ -73,16 +73,12 @@ impl CgroupSweep<'_> {
 /// node's /sys/fs/cgroup is a tmpfs holding one mount per controller, plus
 /// `unified` on hybrid), each hierarchy once.
 pub(super) fn hierarchies(root: &Path) -> Result<Vec<PathBuf>> {
-    let fd = sys::open_dir_at(None, &root.join(".")).at("open cgroup root", root)?;
-    if sys::cgroup_version(fd.as_fd())
-        .at("statfs", root)?
-        .is_some()
-    {
+    let fd = files::open_dir_at(None, &root.join("."), root)?;
+    if files::cgroup_version(fd.as_fd(), root)?.is_some() {
         return Ok(vec![root.to_path_buf()]);
     }
     let abs = std::path::absolute(root).at("resolve", root)?;
-    let mounts = sys::mountinfo::read_own()
-        .map_err(|e| Error::Refused(format!("read /proc/self/mountinfo: {e}")))?;
+    let mounts = mountinfo::read_own()?;
     let mut found = Vec::new();
     let mut devices = HashSet::new();
     for m in cgroup_mounts_below(&mounts, &abs) {
@@ -103,7 +99,7 @@ refusing to remove anything there",
 }
 
 /// Mount points of cgroup filesystems strictly below `root`, in mount order.
-fn cgroup_mounts_below(mounts: &[sys::mountinfo::MountEntry], root: &Path) -> Vec<PathBuf> {
+fn cgroup_mounts_below(mounts: &[mountinfo::MountEntry], root: &Path) -> Vec<PathBuf> {
     mounts
         .iter()
         .filter(|m| matches!(m.fs_type.as_str(), "cgroup" | "cgroup2"))
@@ -113,8 +109,8 @@ fn cgroup_mounts_below(mounts: &[sys::mountinfo::MountEntry], root: &Path) -> Ve
 }
 
 fn open_cgroup_root(root: &Path) -> Result<OwnedFd> {
-    let fd = sys::open_dir_at(None, &root.join(".")).at("open cgroup root", root)?;
-    match sys::cgroup_version(fd.as_fd()).at("statfs", root)? {
+    let fd = files::open_dir_at(None, &root.join("."), root)?;
+    match files::cgroup_version(fd.as_fd(), root)? {
         Some(_) => Ok(fd),
         None => Err(Error::Refused(format!(
             "{} is not on a cgroup filesystem; refusing to remove anything there",
@@ -147,7 +143,7 @@ impl CgroupWalk<'_> {
     /// Visits the children of `dir`; returns how many are still there (or
     /// would be, in a dry run).
     fn visit(&self, dir: BorrowedFd<'_>, path: &Path, report: &mut Report) -> usize {
-        let entries = match std::fs::read_dir(sys::fd_path(dir)) {
+        let entries = match std::fs::read_dir(files::fd_path(dir)) {
             Ok(entries) => entries,
             Err(e) => {
                 report
@@ -163,9 +159,9 @@ impl CgroupWalk<'_> {
             }
             let name = PathBuf::from(entry.file_name());
             let child_path = path.join(&name);
-            let child = match sys::open_dir_at(Some(dir), &name) {
+            let child = match files::open_dir_at(Some(dir), &name, &child_path) {
                 Ok(fd) => fd,
-                Err(Errno::ENOENT) => continue,
+                Err(e) if e.errno() == Some(Errno::ENOENT) => continue,
                 Err(_) => {
                     remaining += 1;
                     continue;
@@ -174,8 +170,8 @@ impl CgroupWalk<'_> {
             // The age is read before the children are visited: removing a
             // child updates its parent's mtime, and the parent would look
             // young to a leaf-first sweep.
-            let st = sys::stat_fd(child.as_fd()).ok();
-            let age = st.as_ref().and_then(|st| mtime_age(st.st_mtime));
+            let st = files::stat_fd(child.as_fd(), &child_path).ok();
+            let age = st.as_ref().and_then(files::mtime).map(age_of);
             let same_fs = st.is_some_and(|st| st.st_dev == self.dev);
             let grandchildren = if same_fs {
                 self.visit(child.as_fd(), &child_path, report)
@@ -253,25 +249,25 @@ impl CgroupWalk<'_> {
             report.push(item(Outcome::WouldRemove, PinState::Orphan, reason));
             return true;
         }
-        match sys::rmdir_at(parent, name) {
-            Ok(()) => {
-                report.push(item(Outcome::Removed, PinState::Orphan, reason));
-                true
-            }
+        let parent_path = path.parent().unwrap_or(path);
+        let Err(e) = files::rmdir_at(parent, parent_path, name) else {
+            report.push(item(Outcome::Removed, PinState::Orphan, reason));
+            return true;
+        };
+        match e.errno() {
             // The kernel refused: a process or a child cgroup arrived.
-            Err(Errno::EBUSY | Errno::ENOTEMPTY) => {
+            Some(Errno::EBUSY | Errno::ENOTEMPTY) => {
                 report.push(kept(PinState::InUse, "became busy during the sweep"));
-                false
             }
-            Err(e) => {
-                report.push(item(
-                    Outcome::Failed,
-                    PinState::Orphan,
-                    format!("rmdir: {e}"),
-                ));
-                false
-            }
+            // The item names the cgroup already.
+            Some(errno) => report.push(item(
+                Outcome::Failed,
+                PinState::Orphan,
+                format!("rmdir: {errno}"),
+            )),
+            None => report.push(item(Outcome::Failed, PinState::Orphan, e.to_string())),
         }
+        false
     }
 }
 
@@ -279,7 +275,7 @@ impl CgroupWalk<'_> {
 /// `cgroup.procs`; v2 threaded cgroups list threads in `cgroup.threads`).
 /// Anything unreadable counts as occupied.
 fn cgroup_is_empty(cgroup: BorrowedFd<'_>) -> bool {
-    let base = sys::fd_path(cgroup);
+    let base = files::fd_path(cgroup);
     let empty = |file: &str| match std::fs::read_to_string(base.join(file)) {
         Ok(text) => Some(text.trim().is_empty()),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
@@ -288,9 +284,9 @@ fn cgroup_is_empty(cgroup: BorrowedFd<'_>) -> bool {
     empty("cgroup.procs") == Some(true) && empty("cgroup.threads") != Some(false)
 }
 
-fn mtime_age(mtime: i64) -> Option<Duration> {
-    let then = SystemTime::UNIX_EPOCH + Duration::from_secs(u64::try_from(mtime).ok()?);
-    Some(SystemTime::now().duration_since(then).unwrap_or_default())
+/// How long ago `then` was; zero for a time in the future.
+fn age_of(then: SystemTime) -> Duration {
+    SystemTime::now().duration_since(then).unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -307,7 +303,7 @@ mod tests {
 34 1 0:30 / /sys/fs/cgroupish rw - cgroup cgroup rw,pids
 35 30 0:31 / /sys/fs/cgroup/x/fuse rw - fuse fuse rw
 ";
-        let mounts = sys::mountinfo::parse(text.as_bytes());
+        let mounts = mountinfo::parse(text.as_bytes());
         let found = cgroup_mounts_below(&mounts, Path::new("/sys/fs/cgroup"));
         assert_eq!(
             found,
@@ -316,7 +312,7 @@ mod tests {
                 .to_vec()
         );
         // A v2 node: the root is the hierarchy, nothing below it.
-        let v2 = sys::mountinfo::parse(b"30 1 0:26 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n");
+        let v2 = mountinfo::parse(b"30 1 0:26 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n");
         assert!(cgroup_mounts_below(&v2, Path::new("/sys/fs/cgroup")).is_empty());
     }
 }

@@ -373,13 +373,9 @@ fn same_mtime(type_dir: BorrowedFd<'_>, name: &Path, seen: &Entry) -> bool {
     if !matches!(seen.content, Content::Leftover { .. }) {
         return true; // a namespace is identified by its inode alone
     }
-    let now = sys::stat_at_nofollow(type_dir, name).ok().and_then(|st| {
-        let since = std::time::Duration::new(
-            u64::try_from(st.st_mtime).ok()?,
-            u32::try_from(st.st_mtime_nsec).ok()?,
-        );
-        SystemTime::UNIX_EPOCH.checked_add(since)
-    });
+    let now = sys::files::stat_at_nofollow(type_dir, Path::new(""), name)
+        .ok()
+        .and_then(|st| sys::files::mtime(&st));
     now.is_some() && now == seen.mtime
 }
 

@@ -1,7 +1,7 @@
-//! How the pin layer's plain enums read and print on the command line. The
-//! enums live with the plan (`pin`), which knows nothing of clap; their
+//! How values read and print on the command line: the pin layer's plain
+//! enums (they live with the plan, `pin`, which knows nothing of clap; their
 //! spellings and help lines are the command line's business, so they are
-//! given here.
+//! given here), and the parsers of capability lists and durations.
 
 use crate::pin::{Propagation, Source};
 use clap::builder::PossibleValue;
@@ -48,6 +48,16 @@ impl ValueEnum for Propagation {
             Propagation::Shared => PossibleValue::new("shared").help("Receive and send mounts"),
         })
     }
+}
+
+/// `--caps LIST`.
+pub(super) fn parse_caps(s: &str) -> Result<crate::caps::CapSet, String> {
+    crate::caps::CapSet::parse(s).map_err(|e| e.to_string())
+}
+
+/// `--older-than` and `--interval`: 30s, 10m, 1h30m, 2d.
+pub(super) fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    crate::duration::parse(s).map_err(|e| e.to_string())
 }
 
 #[cfg(test)]

@@ -4,7 +4,6 @@
 use super::Opened;
 use crate::cpuset::CpuSet;
 use crate::error::{PathContext, Result};
-use crate::ns::NsKind;
 use crate::placement::Inputs;
 use crate::procs;
 use crate::sys;
@@ -19,16 +18,6 @@ use std::path::{Path, PathBuf};
 #[cfg(debug_assertions)]
 const SYSFS_CPU_DIR_ENV: &str = "PINNS_SYSFS_CPU_DIR";
 const SYSFS_CPU_DIR: &str = "/sys/devices/system/cpu";
-
-/// Namespaces whose members are "the pod" for CPU placement. User and cgroup
-/// namespaces are often shared far beyond one pod.
-const POD_MEMBERSHIP: [NsKind; 5] = [
-    NsKind::Net,
-    NsKind::Ipc,
-    NsKind::Uts,
-    NsKind::Pid,
-    NsKind::Mnt,
-];
 
 /// Everything placement looks at, for the opened targets.
 pub(super) fn read(
@@ -56,7 +45,8 @@ pub(super) fn read(
 /// is left out. `/proc` is read once for all of them.
 fn pod_tasks(targets: &[Opened]) -> Result<Vec<TaskSched>> {
     let mut kinds = Vec::new();
-    for t in targets.iter().filter(|t| POD_MEMBERSHIP.contains(&t.kind)) {
+    // The members of these are "the pod" for CPU placement (see NsKind::pod_own).
+    for t in targets.iter().filter(|t| t.kind.pod_own()) {
         let own = format!("/proc/self/ns/{}", t.kind);
         if procs::ns_inode(Path::new(&own)).at("stat", &own)? != t.inode {
             kinds.push((t.kind, t.inode));

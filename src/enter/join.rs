@@ -2,7 +2,7 @@
 //! user namespaces need.
 
 use super::Opened;
-use crate::error::{PathContext, Result};
+use crate::error::Result;
 use crate::ns::NsKind;
 use crate::sys::{self, process};
 use std::os::fd::AsFd;
@@ -14,7 +14,7 @@ pub(super) fn join(targets: &[Opened]) -> Result<()> {
     for t in targets {
         let by_user = match user {
             Some(u) if t.kind != NsKind::User => {
-                sys::owner_userns_inode(t.file.as_fd()).at("find the owner of", &t.path)? == u.inode
+                sys::namespace::owner_userns_inode(t.file.as_fd(), &t.path)? == u.inode
             }
             _ => false,
         };
@@ -22,7 +22,7 @@ pub(super) fn join(targets: &[Opened]) -> Result<()> {
     }
     for i in join_order(&owned) {
         let t = &targets[i];
-        sys::setns(t.file.as_fd(), t.kind.clone_flag(), &t.path)?;
+        sys::namespace::setns(t.file.as_fd(), t.kind.clone_flag(), &t.path)?;
         if t.kind == NsKind::User {
             // As root of the pod's user namespace, like its own processes.
             process::become_namespace_root()?;

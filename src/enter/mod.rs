@@ -81,7 +81,7 @@ impl EnterRequest {
 }
 
 pub fn enter(args: &EnterRequest) -> Result<u8> {
-    sys::refuse_setid()?;
+    sys::setid::refuse_setid()?;
     let avoid = parse_cpus(args.avoid_cpus.as_deref())?;
     let explicit = args.cpus.as_deref().map(CpuSet::parse).transpose()?;
 

@@ -245,7 +245,7 @@ fn open_one(c: &Candidate) -> Result<Option<Opened>> {
         }
         Err(e) => return Err(e).at("open namespace", &c.path),
     };
-    if !sys::is_nsfs(file.as_fd()).at("statfs", &c.path)? {
+    if !sys::namespace::is_nsfs(file.as_fd(), &c.path)? {
         if !c.required {
             // A leftover plain file where a pin was: not a namespace to join.
             return Ok(None);
@@ -255,7 +255,7 @@ fn open_one(c: &Candidate) -> Result<Option<Opened>> {
             c.path.display()
         )));
     }
-    let inode = sys::stat_fd(file.as_fd()).at("stat", &c.path)?.st_ino;
+    let inode = sys::files::stat_fd(file.as_fd(), &c.path)?.st_ino;
     Ok(Some(Opened {
         kind: c.kind,
         path: c.path.clone(),

@@ -40,7 +40,7 @@ pub(super) fn uts(fd: BorrowedFd<'_>) -> Result<Uts> {
         fd,
         CloneFlags::CLONE_NEWUTS,
         || {
-            let (hostname, domainname) = sys::uts_names().map_err(|e| e.to_string())?;
+            let (hostname, domainname) = sys::namespace::uts_names().map_err(|e| e.to_string())?;
             Ok(Uts {
                 hostname: hostname.into(),
                 domainname: domainname.into(),
@@ -61,7 +61,7 @@ pub(super) fn interfaces(fd: BorrowedFd<'_>) -> Result<Vec<Interface>> {
             let dev =
                 std::fs::read("/proc/self/net/dev").map_err(|e| format!("/proc/net/dev: {e}"))?;
             let inet6 = std::fs::read("/proc/self/net/if_inet6").unwrap_or_default();
-            let addrs = sys::interface_addresses().map_err(|e| e.to_string())?;
+            let addrs = sys::net::interface_addresses().map_err(|e| e.to_string())?;
             Ok(merge_interfaces(
                 &parse_net_dev(&dev),
                 &parse_if_inet6(&inet6),
@@ -80,7 +80,8 @@ fn in_namespace<T: Serialize + for<'de> Deserialize<'de>>(
     read: impl FnOnce() -> std::result::Result<T, String>,
 ) -> Result<T> {
     let bytes = process::run_in_child(op, || {
-        sys::setns(fd, flag, Path::new("the pinned namespace")).map_err(|e| e.to_string())?;
+        sys::namespace::setns(fd, flag, Path::new("the pinned namespace"))
+            .map_err(|e| e.to_string())?;
         serde_json::to_vec(&read()?).map_err(|e| e.to_string())
     })?;
     serde_json::from_slice(&bytes).map_err(|e| Error::Helper(format!("{op}: {e}")))

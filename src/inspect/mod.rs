@@ -169,11 +169,9 @@ fn look_inside(
         }
         Err(e) => return out.warnings.push(e.to_string()),
     };
-    match sys::owner_userns_inode(fd.as_fd()) {
+    match sys::namespace::owner_userns_inode(fd.as_fd(), &path) {
         Ok(ino) => info.owner_userns = Some(ino),
-        Err(e) => out
-            .warnings
-            .push(format!("owner of {}: {e}", path.display())),
+        Err(e) => out.warnings.push(e.to_string()),
     }
     let result = match kind {
         NsKind::User => inside::user_maps(fd.as_fd(), host).map(|m| out.user_maps = Some(m)),

@@ -57,7 +57,7 @@ pub fn parse_if_inet6(text: &[u8]) -> Vec<(Text, String)> {
 pub(super) fn merge_interfaces(
     dev: &[(Text, u64, u64)],
     inet6: &[(Text, String)],
-    addrs: &[sys::IfAddr],
+    addrs: &[sys::net::IfAddr],
 ) -> Vec<Interface> {
     let mut by_name: BTreeMap<Text, Interface> = BTreeMap::new();
     for (name, rx, tx) in dev {
@@ -152,13 +152,13 @@ Inter-|   Receive                                                |  Transmit
     #[test]
     fn merges_addresses_once() {
         let addrs = vec![
-            sys::IfAddr {
+            sys::net::IfAddr {
                 interface: "lo".into(),
                 up: true,
                 loopback: true,
                 address: Some(("127.0.0.1".parse().unwrap(), 8)),
             },
-            sys::IfAddr {
+            sys::net::IfAddr {
                 interface: "lo".into(),
                 up: true,
                 loopback: true,

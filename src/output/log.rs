@@ -63,7 +63,8 @@ pub fn format_line(level: Level, message: &str, journal: bool) -> String {
 }
 
 fn is_journal_fd(fd: std::os::fd::BorrowedFd<'_>) -> bool {
-    let id = crate::sys::stat_fd(fd)
+    use crate::sys::files::{fd_path, stat_fd};
+    let id = stat_fd(fd, &fd_path(fd))
         .ok()
         .map(|st| (st.st_dev, st.st_ino));
     is_journal(std::env::var_os("JOURNAL_STREAM").as_deref(), id)

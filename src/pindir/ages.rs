@@ -18,7 +18,7 @@ use super::{PinDir, TypeDir};
 use crate::error::{Error, Result};
 use crate::name::PinName;
 use crate::ns::NsKind;
-use crate::sys::{self, fdmount, process};
+use crate::sys::{self, fdmount, files, process};
 use std::collections::{BTreeSet, HashMap};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::{Path, PathBuf};
@@ -44,15 +44,16 @@ pub(super) struct Uncovered {
 impl Uncovered {
     /// `None` if a type directory cannot be uncovered this way.
     pub(super) fn open(dir: &PinDir, type_dirs: &[TypeDir]) -> Option<Uncovered> {
-        let mount_of = |fd: BorrowedFd<'_>| fdmount::mount_id(fd).ok().map(|(id, _)| id);
-        let dir_mount = mount_of(dir.fd.as_fd());
+        let mount_of =
+            |fd: BorrowedFd<'_>, path: &Path| fdmount::mount_id(fd, path).ok().map(|(id, _)| id);
+        let dir_mount = mount_of(dir.fd.as_fd(), &dir.path);
         let on_dir_mount: Vec<bool> = type_dirs
             .iter()
-            .map(|td| dir_mount.is_some() && mount_of(td.fd()) == dir_mount)
+            .map(|td| dir_mount.is_some() && mount_of(td.fd(), &td.path) == dir_mount)
             .collect();
         let dir_copy = on_dir_mount
             .contains(&true)
-            .then(|| sys::uncovered_tree(dir.fd.as_fd()).ok())
+            .then(|| fdmount::clone_mount(dir.fd.as_fd(), &dir.path).ok())
             .flatten();
         let mut dirs = Vec::with_capacity(type_dirs.len());
         for (td, on_dir) in type_dirs.iter().zip(on_dir_mount) {
@@ -62,7 +63,7 @@ impl Uncovered {
                 .and_then(|copy| same_dir_in(copy.as_fd(), td));
             let fd = match in_copy {
                 Some(fd) => fd,
-                None => sys::uncovered_tree(td.fd()).ok()?,
+                None => fdmount::clone_mount(td.fd(), &td.path).ok()?,
             };
             dirs.push((td.kind, fd));
         }
@@ -75,15 +76,18 @@ impl Uncovered {
     /// Modification time of the file under the mount at `DIR/<kind>ns/name`.
     pub(super) fn mtime(&self, kind: NsKind, name: &PinName) -> Option<SystemTime> {
         let (_, fd) = self.dirs.iter().find(|(k, _)| *k == kind)?;
-        let st = sys::stat_at_nofollow(fd.as_fd(), Path::new(name.as_str())).ok()?;
-        system_time(st.st_mtime, st.st_mtime_nsec)
+        // No path for a message: a failure only means "age unknown".
+        let st =
+            files::stat_at_nofollow(fd.as_fd(), Path::new(""), Path::new(name.as_str())).ok()?;
+        files::mtime(&st)
     }
 }
 
 /// `<type>ns` in a copy of DIR's mount, if it is the directory `td` is.
 fn same_dir_in(copy: BorrowedFd<'_>, td: &TypeDir) -> Option<OwnedFd> {
-    let fd = sys::open_dir_at(Some(copy), Path::new(&td.kind.dir_name())).ok()?;
-    let (seen, opened) = (sys::stat_fd(fd.as_fd()).ok()?, sys::stat_fd(td.fd()).ok()?);
+    let fd = files::open_dir_at(Some(copy), Path::new(&td.kind.dir_name()), &td.path).ok()?;
+    let seen = files::stat_fd(fd.as_fd(), &td.path).ok()?;
+    let opened = files::stat_fd(td.fd(), &td.path).ok()?;
     ((seen.st_dev, seen.st_ino) == (opened.st_dev, opened.st_ino)).then_some(fd)
 }
 
@@ -93,23 +97,26 @@ pub(super) fn covered_mtimes_in_child(
 ) -> Result<HashMap<(NsKind, String), SystemTime>> {
     let kinds: BTreeSet<NsKind> = wanted.iter().map(|(k, _)| *k).collect();
     let bytes = process::run_in_child("read pin ages", || {
-        sys::private_mount_namespace().map_err(|e| e.to_string())?;
-        let dir_fd = sys::open_dir_at(None, &dir.join("."))
-            .map_err(|e| format!("open {}: {e}", dir.display()))?;
+        sys::mount::private_mount_namespace().map_err(|e| e.to_string())?;
+        let dir_fd = files::open_dir_at(None, &dir.join("."), dir).map_err(|e| e.to_string())?;
         for kind in &kinds {
             let name = PathBuf::from(kind.dir_name());
-            let fd = sys::open_dir_at(Some(dir_fd.as_fd()), &name)
-                .map_err(|e| format!("open {}: {e}", dir.join(&name).display()))?;
-            sys::uncover(fd.as_fd(), &dir.join(&name)).map_err(|e| e.to_string())?;
+            let path = dir.join(&name);
+            let fd = files::open_dir_at(Some(dir_fd.as_fd()), &name, &path)
+                .map_err(|e| e.to_string())?;
+            sys::mount::uncover(fd.as_fd(), &path).map_err(|e| e.to_string())?;
         }
         let mut out = Vec::new();
         for kind in &kinds {
             // Reopened: the lookup now lands on the uncovering mount.
-            let Ok(fd) = sys::open_dir_at(Some(dir_fd.as_fd()), Path::new(&kind.dir_name())) else {
+            let path = dir.join(kind.dir_name());
+            let Ok(fd) =
+                files::open_dir_at(Some(dir_fd.as_fd()), Path::new(&kind.dir_name()), &path)
+            else {
                 continue;
             };
             for (_, name) in wanted.iter().filter(|(k, _)| k == kind) {
-                if let Ok(st) = sys::stat_at_nofollow(fd.as_fd(), Path::new(name)) {
+                if let Ok(st) = files::stat_at_nofollow(fd.as_fd(), &path, Path::new(name)) {
                     out.push((kind.dir_name(), name.clone(), st.st_mtime, st.st_mtime_nsec));
                 }
             }

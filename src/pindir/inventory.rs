@@ -322,7 +322,7 @@ fn map_in_parallel<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) ->
 
 /// Names in a directory, read through its descriptor.
 fn entry_names(dir: BorrowedFd<'_>, path: &Path) -> Result<Vec<String>> {
-    let entries = std::fs::read_dir(sys::fd_path(dir)).at("read directory", path)?;
+    let entries = std::fs::read_dir(sys::files::fd_path(dir)).at("read directory", path)?;
     let mut names = Vec::new();
     for entry in entries {
         let entry = entry.at("read directory", path)?;

@@ -6,42 +6,22 @@
 //! a failed pin takes its bind mount away again, or gives an existing
 //! mount back its peer group and master.
 
-use super::undo::{Journal, Step};
+use super::undo::{Journal, Propagation, Step};
 use super::TypeDir;
-use crate::error::{Error, PathContext, Result};
+use crate::error::{Error, Result};
 use crate::sys::{fdmount, mountinfo};
 use nix::mount::MsFlags;
-use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::fd::AsFd;
 use std::rc::Rc;
-
-/// How an existing `DIR/mntns` mount propagated before we changed it.
-pub enum Propagation {
-    /// Neither shared nor a slave.
-    Private,
-    /// In a peer group or under a master: `anchor` is a detached copy taken
-    /// before the change, still in that group and under that master, from
-    /// which the mount rejoins them (`MOVE_MOUNT_SET_GROUP`).
-    Propagating { anchor: OwnedFd },
-}
-
-impl Propagation {
-    pub fn restore(&self, mount: BorrowedFd<'_>) -> nix::Result<()> {
-        fdmount::set_propagation_fd(mount, MsFlags::MS_PRIVATE)?;
-        match self {
-            Propagation::Private => Ok(()),
-            Propagation::Propagating { anchor } => fdmount::join_group_of(anchor.as_fd(), mount),
-        }
-    }
-}
 
 /// Makes the opened `DIR/mntns` an unbindable mount of its own and returns
 /// the directory to pin mount namespaces into (the new mount, if one was
 /// made).
 pub fn prepare(dir: TypeDir, journal: &mut Journal) -> Result<Rc<TypeDir>> {
-    let (id, root) = fdmount::mount_id(dir.fd()).at("statx", &dir.path)?;
+    let (id, root) = fdmount::mount_id(dir.fd(), &dir.path)?;
     if !root {
-        let clone = fdmount::clone_mount(dir.fd()).at("open_tree (clone)", &dir.path)?;
-        fdmount::attach_mount(clone.as_fd(), dir.fd()).at("bind mount onto itself", &dir.path)?;
+        let clone = fdmount::clone_mount(dir.fd(), &dir.path)?;
+        fdmount::attach_mount(clone.as_fd(), dir.fd(), &dir.path)?;
         let mount = Rc::new(TypeDir::new(dir.kind, dir.path.clone(), clone));
         journal.push(Step::RemoveMount {
             mount: mount.clone(),
@@ -49,7 +29,7 @@ pub fn prepare(dir: TypeDir, journal: &mut Journal) -> Result<Rc<TypeDir>> {
         make_unbindable(&mount)?;
         return Ok(mount);
     }
-    let mounts = mountinfo::read_own().at("read", "/proc/self/mountinfo")?;
+    let mounts = mountinfo::read_own()?;
     let entry = mountinfo::by_id(&mounts, id).ok_or_else(|| {
         Error::Refused(format!(
             "{}: mount {id} is not in /proc/self/mountinfo; refusing to change it",
@@ -61,7 +41,7 @@ pub fn prepare(dir: TypeDir, journal: &mut Journal) -> Result<Rc<TypeDir>> {
         return Ok(dir);
     }
     let previous = if entry.propagates() {
-        let anchor = fdmount::clone_mount(dir.fd()).at("open_tree (clone)", &dir.path)?;
+        let anchor = fdmount::clone_mount(dir.fd(), &dir.path)?;
         Propagation::Propagating { anchor }
     } else {
         Propagation::Private
@@ -75,6 +55,5 @@ pub fn prepare(dir: TypeDir, journal: &mut Journal) -> Result<Rc<TypeDir>> {
 }
 
 fn make_unbindable(mount: &TypeDir) -> Result<()> {
-    fdmount::set_propagation_fd(mount.fd(), MsFlags::MS_UNBINDABLE)
-        .at("make unbindable", &mount.path)
+    fdmount::set_propagation_fd(mount.fd(), MsFlags::MS_UNBINDABLE, &mount.path)
 }

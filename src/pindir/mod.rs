@@ -32,7 +32,8 @@ pub use content::{Content, Problem};
 use crate::error::{Error, PathContext, Result};
 use crate::name::PinName;
 use crate::ns::NsKind;
-use crate::sys::{self, fdmount, DirLock};
+use crate::sys::files::{self, DirLock};
+use crate::sys::{fdmount, namespace};
 use nix::errno::Errno;
 use nix::sys::stat::FileStat;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
@@ -51,23 +52,27 @@ pub struct PinDir {
     fd: OwnedFd,
 }
 
-fn not_a_directory(path: &Path, e: Errno) -> Error {
-    match e {
-        Errno::ELOOP | Errno::ENOTDIR => Error::Refused(format!(
+fn not_a_directory(path: &Path, e: Error) -> Error {
+    match e.errno() {
+        Some(Errno::ELOOP | Errno::ENOTDIR) => Error::Refused(format!(
             "{} is not a directory (a symlink or a file); refusing to use it",
             path.display()
         )),
-        e => Error::path("open directory", path, e),
+        _ => e,
     }
+}
+
+fn is_absent(e: &Error) -> bool {
+    e.errno() == Some(Errno::ENOENT)
 }
 
 impl PinDir {
     /// Opens DIR; `Ok(None)` if it does not exist.
     pub fn open(path: &Path) -> Result<Option<PinDir>> {
         let path = std::path::absolute(path).at("resolve", path)?;
-        match sys::open_dir_at(None, &path.join(".")) {
+        match files::open_dir_at(None, &path.join("."), &path) {
             Ok(fd) => Ok(Some(PinDir { path, fd })),
-            Err(Errno::ENOENT) => Ok(None),
+            Err(e) if is_absent(&e) => Ok(None),
             Err(e) => Err(not_a_directory(&path, e)),
         }
     }
@@ -82,9 +87,9 @@ impl PinDir {
     /// Opens `DIR/<type>ns` without following a symlink; `Ok(None)` if absent.
     pub fn open_type(&self, kind: NsKind) -> Result<Option<TypeDir>> {
         let path = self.path.join(kind.dir_name());
-        match sys::open_dir_at(Some(self.fd.as_fd()), Path::new(&kind.dir_name())) {
+        match files::open_dir_at(Some(self.fd.as_fd()), Path::new(&kind.dir_name()), &path) {
             Ok(fd) => Ok(Some(TypeDir::new(kind, path, fd))),
-            Err(Errno::ENOENT) => Ok(None),
+            Err(e) if is_absent(&e) => Ok(None),
             Err(e) => Err(not_a_directory(&path, e)),
         }
     }
@@ -92,10 +97,7 @@ impl PinDir {
     /// Opens `DIR/<type>ns`, creating it if needed. Never undone.
     pub fn create_type(&self, kind: NsKind) -> Result<TypeDir> {
         let path = self.path.join(kind.dir_name());
-        match sys::mkdir_at(Some(self.fd.as_fd()), Path::new(&kind.dir_name())) {
-            Ok(()) | Err(Errno::EEXIST) => {}
-            Err(e) => return Err(Error::path("create directory", path, e)),
-        }
+        files::mkdir_at(Some(self.fd.as_fd()), Path::new(&kind.dir_name()), &path)?;
         self.open_type(kind)?
             .ok_or_else(|| Error::path("open directory", path, Errno::ENOENT))
     }
@@ -103,7 +105,7 @@ impl PinDir {
     /// The `flock` that serialises pins and removals in DIR. Consumes the
     /// descriptor: closing it is what releases the lock.
     pub fn lock(self) -> Result<DirLock> {
-        sys::lock_dir(self.fd, &self.path)
+        files::lock_dir(self.fd, &self.path)
     }
 
     /// The same lock, on a duplicate of DIR's descriptor, for a caller that
@@ -113,7 +115,7 @@ impl PinDir {
             .fd
             .try_clone()
             .at("duplicate descriptor of", &self.path)?;
-        sys::lock_dir(fd, &self.path)
+        files::lock_dir(fd, &self.path)
     }
 }
 
@@ -150,20 +152,17 @@ impl TypeDir {
         if let Some(dev) = self.dev.get() {
             return Ok(*dev);
         }
-        let dev = sys::stat_fd(self.fd()).at("stat", &self.path)?.st_dev;
+        let dev = files::stat_fd(self.fd(), &self.path)?.st_dev;
         Ok(*self.dev.get_or_init(|| dev))
     }
 
     /// What is at `name`, with an `O_PATH` descriptor of it (the topmost
     /// mount, if any); `None` if nothing is there.
     pub fn examine(&self, name: &PinName) -> Result<Option<(Content, OwnedFd)>> {
-        let path = || self.pin_path(name);
-        let fd = match sys::open_path_at(self.fd(), Path::new(name.as_str())) {
-            Ok(fd) => fd,
-            Err(Errno::ENOENT) => return Ok(None),
-            Err(e) => return Err(Error::path("open", path(), e)),
+        let Some(fd) = files::open_path_at(self.fd(), &self.path, Path::new(name.as_str()))? else {
+            return Ok(None);
         };
-        let st = sys::stat_fd(fd.as_fd()).at("stat", path())?;
+        let st = files::stat_fd(fd.as_fd(), &self.pin_path(name))?;
         Ok(Some((self.judge(&st)?, fd)))
     }
 
@@ -174,17 +173,17 @@ impl TypeDir {
     /// open + fstat + close took three); whoever unmounts or unlinks uses
     /// `examine`, whose descriptor holds what was judged.
     pub fn look(&self, name: &PinName) -> Result<Option<Content>> {
-        match sys::stat_at_nofollow(self.fd(), Path::new(name.as_str())) {
+        match files::stat_at_nofollow(self.fd(), &self.path, Path::new(name.as_str())) {
             Ok(st) => Ok(Some(self.judge(&st)?)),
-            Err(Errno::ENOENT) => Ok(None),
-            Err(e) => Err(Error::path("stat", self.pin_path(name), e)),
+            Err(e) if is_absent(&e) => Ok(None),
+            Err(e) => Err(e),
         }
     }
 
     /// The one judgement of a pin path's status. The device says nsfs (the
     /// kernel has one instance): no `fstatfs` per path.
     fn judge(&self, st: &FileStat) -> Result<Content> {
-        Ok(if st.st_dev == sys::nsfs_dev()? {
+        Ok(if st.st_dev == namespace::nsfs_dev()? {
             Content::Namespace {
                 inode: st.st_ino,
                 host: false,
@@ -202,16 +201,16 @@ impl TypeDir {
         name: &PinName,
         inode: Option<u64>,
     ) -> Result<Option<(u64, OwnedFd)>> {
-        let path = || self.pin_path(name);
-        let fd = match sys::open_ns_at(self.fd(), Path::new(name.as_str())) {
+        let fd = match files::open_ns_at(self.fd(), &self.path, Path::new(name.as_str())) {
             Ok(fd) => fd,
-            Err(Errno::ENOENT | Errno::ELOOP) => return Ok(None),
-            Err(e) => return Err(Error::path("open", path(), e)),
+            Err(e) if matches!(e.errno(), Some(Errno::ENOENT | Errno::ELOOP)) => return Ok(None),
+            Err(e) => return Err(e),
         };
-        if !sys::is_nsfs(fd.as_fd()).at("statfs", path())? {
+        let path = self.pin_path(name);
+        if !namespace::is_nsfs(fd.as_fd(), &path)? {
             return Ok(None);
         }
-        let found = sys::stat_fd(fd.as_fd()).at("stat", path())?.st_ino;
+        let found = files::stat_fd(fd.as_fd(), &path)?.st_ino;
         Ok(inode
             .map_or(true, |want| want == found)
             .then_some((found, fd)))
@@ -219,8 +218,8 @@ impl TypeDir {
 
     /// Creates `name` as a new empty file (`O_CREAT|O_EXCL`); `EEXIST` if
     /// anything is there.
-    pub fn create_file(&self, name: &PinName) -> nix::Result<OwnedFd> {
-        sys::create_new_file_at(self.fd(), Path::new(name.as_str()))
+    pub fn create_file(&self, name: &PinName) -> Result<OwnedFd> {
+        files::create_new_file_at(self.fd(), &self.path, Path::new(name.as_str()))
     }
 
     /// Bind-mounts the namespace file `source` onto the opened pin file.
@@ -230,7 +229,7 @@ impl TypeDir {
         file: BorrowedFd<'_>,
         name: &PinName,
     ) -> Result<()> {
-        fdmount::bind_onto_fd(source, file).at("bind mount the namespace onto", self.pin_path(name))
+        fdmount::bind_onto_fd(source, file, &self.pin_path(name))
     }
 
     /// Detaches the namespace mount at `name` if it is one, and, when
@@ -240,7 +239,7 @@ impl TypeDir {
             Some((Content::Namespace { inode: found, .. }, fd))
                 if inode.map_or(true, |want| want == found) =>
             {
-                fdmount::detach_fd(fd.as_fd()).at("unmount (MNT_DETACH)", self.pin_path(name))?;
+                fdmount::detach_fd(fd.as_fd(), &self.pin_path(name))?;
                 Ok(true)
             }
             _ => Ok(false),
@@ -252,14 +251,14 @@ impl TypeDir {
     /// check and the unlink both go through this directory's descriptor.
     pub fn remove_leftover(&self, name: &PinName, inode: Option<u64>) -> Result<bool> {
         let file = Path::new(name.as_str());
-        let st = match sys::stat_at_nofollow(self.fd(), file) {
+        let st = match files::stat_at_nofollow(self.fd(), &self.path, file) {
             Ok(st) => st,
-            Err(Errno::ENOENT) => return Ok(false),
-            Err(e) => return Err(Error::path("stat", self.pin_path(name), e)),
+            Err(e) if is_absent(&e) => return Ok(false),
+            Err(e) => return Err(e),
         };
         match classify_plain(&st, self.dev()?) {
             Content::Leftover { inode: found } if inode.map_or(true, |want| want == found) => {
-                sys::unlink_at(self.fd(), file).at("remove", self.pin_path(name))?;
+                files::unlink_at(self.fd(), &self.path, file)?;
                 Ok(true)
             }
             _ => Ok(false),
@@ -275,8 +274,9 @@ impl TypeDir {
         // Bounded: a path can hold a stack of mounts, not an endless one.
         for _ in 0..16 {
             match self.examine(name)? {
-                Some((Content::Namespace { .. }, fd)) => fdmount::detach_fd(fd.as_fd())
-                    .at("unmount (MNT_DETACH)", self.pin_path(name))?,
+                Some((Content::Namespace { .. }, fd)) => {
+                    fdmount::detach_fd(fd.as_fd(), &self.pin_path(name))?
+                }
                 Some((Content::Leftover { inode }, _)) => {
                     self.remove_leftover(name, Some(inode))?;
                     return Ok(None);
@@ -312,8 +312,11 @@ mod tests {
         let td = dir.create_type(NsKind::Net).unwrap();
         let name = PinName::parse("p").unwrap();
         let file = td.create_file(&name).unwrap();
-        assert_eq!(td.create_file(&name).unwrap_err(), Errno::EEXIST);
-        let file_ino = sys::stat_fd(file.as_fd()).unwrap().st_ino;
+        assert_eq!(
+            td.create_file(&name).unwrap_err().errno(),
+            Some(Errno::EEXIST)
+        );
+        let file_ino = files::stat_fd(file.as_fd(), Path::new("p")).unwrap().st_ino;
         let source = Path::new("/proc/self/ns/net");
         let ns_ino = nix::sys::stat::stat(source).unwrap().st_ino;
         td.mount_namespace(source, file.as_fd(), &name).unwrap();

@@ -10,10 +10,11 @@
 //! opened, which `pinns cleanup` removes). Directories are never undone:
 //! concurrent pins share them (see the module docs of `pindir`).
 
-use super::mntns::Propagation;
 use super::TypeDir;
+use crate::error::Result;
 use crate::name::PinName;
-use crate::sys::{self, fdmount, mountinfo};
+use crate::sys::{fdmount, files, mountinfo};
+use nix::mount::MsFlags;
 use std::any::Any;
 use std::os::fd::{AsFd, OwnedFd};
 use std::path::PathBuf;
@@ -51,7 +52,7 @@ impl Step {
     fn undo(self) {
         match self {
             Step::RemoveFile { dir, name, file } => {
-                if let Ok(st) = sys::stat_fd(file.as_fd()) {
+                if let Ok(st) = files::stat_fd(file.as_fd(), &dir.pin_path(&name)) {
                     let _ = dir.remove_leftover(&name, Some(st.st_ino));
                 }
             }
@@ -63,20 +64,42 @@ impl Step {
                 }
             }
             Step::RemoveMount { mount } => {
-                let Ok((id, _)) = fdmount::mount_id(mount.fd()) else {
+                let Ok((id, _)) = fdmount::mount_id(mount.fd(), &mount.path) else {
                     return;
                 };
                 // Left alone if anything was mounted on it meanwhile.
                 if let Ok(mounts) = mountinfo::read_own() {
                     if !mountinfo::has_children(&mounts, id) {
-                        let _ = fdmount::detach_fd(mount.fd());
+                        let _ = fdmount::detach_fd(mount.fd(), &mount.path);
                     }
                 }
             }
             Step::RestorePropagation { mount, previous } => {
-                let _ = previous.restore(mount.fd());
+                let _ = previous.restore(&mount);
             }
             Step::Keep(value) => drop(value),
+        }
+    }
+}
+
+/// How an existing `DIR/mntns` mount propagated before we changed it.
+pub enum Propagation {
+    /// Neither shared nor a slave.
+    Private,
+    /// In a peer group or under a master: `anchor` is a detached copy taken
+    /// before the change, still in that group and under that master, from
+    /// which the mount rejoins them (`MOVE_MOUNT_SET_GROUP`).
+    Propagating { anchor: OwnedFd },
+}
+
+impl Propagation {
+    pub fn restore(&self, mount: &TypeDir) -> Result<()> {
+        fdmount::set_propagation_fd(mount.fd(), MsFlags::MS_PRIVATE, &mount.path)?;
+        match self {
+            Propagation::Private => Ok(()),
+            Propagation::Propagating { anchor } => {
+                fdmount::join_group_of(anchor.as_fd(), mount.fd(), &mount.path)
+            }
         }
     }
 }
@@ -206,14 +229,13 @@ mod tests {
         std::fs::create_dir(&other).unwrap();
         let decoy = other.join("p");
         std::fs::write(&decoy, "").unwrap();
-        let decoy_fd = sys::open_path_at(
-            crate::sys::open_dir_at(None, &other.join("."))
-                .unwrap()
-                .as_fd(),
-            std::path::Path::new("p"),
-        )
-        .unwrap();
-        fdmount::bind_onto_fd(std::path::Path::new("/proc/self/ns/ipc"), decoy_fd.as_fd()).unwrap();
+        let other_fd = files::open_dir_at(None, &other.join("."), &other).unwrap();
+        let p = std::path::Path::new("p");
+        let decoy_fd = files::open_path_at(other_fd.as_fd(), &other, p)
+            .unwrap()
+            .unwrap();
+        let ipc = std::path::Path::new("/proc/self/ns/ipc");
+        fdmount::bind_onto_fd(ipc, decoy_fd.as_fd(), &decoy).unwrap();
         let moved = tmp.path().join("pins/netns.moved");
         std::fs::rename(tmp.path().join("pins/netns"), &moved).unwrap();
         std::os::unix::fs::symlink(&other, tmp.path().join("pins/netns")).unwrap();

@@ -77,8 +77,10 @@ fn unescape(s: &[u8]) -> Vec<u8> {
 }
 
 /// Reads this process's mount table.
-pub fn read_own() -> std::io::Result<Vec<MountEntry>> {
-    Ok(parse(&std::fs::read("/proc/self/mountinfo")?))
+pub fn read_own() -> crate::error::Result<Vec<MountEntry>> {
+    use crate::error::PathContext;
+    const PATH: &str = "/proc/self/mountinfo";
+    Ok(parse(&std::fs::read(PATH).at("read", PATH)?))
 }
 
 /// The mount with this id (from `statx(STATX_MNT_ID)`), if it is in our table.

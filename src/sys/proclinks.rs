@@ -7,7 +7,7 @@
 //! ("net:[4026531840]"); `stat` would also make the kernel open a path to
 //! the namespace to stat it, about twice the time per task.
 
-use super::open_dir_at;
+use super::files::open_dir_at;
 use crate::error::{Error, Result};
 use nix::errno::Errno;
 use nix::fcntl::{AtFlags, OFlag};
@@ -20,9 +20,8 @@ pub struct ProcDir(OwnedFd);
 
 impl ProcDir {
     pub fn open() -> Result<ProcDir> {
-        open_dir_at(None, Path::new("/proc"))
-            .map(ProcDir)
-            .map_err(|e| Error::path("open", "/proc", e))
+        let proc = Path::new("/proc");
+        open_dir_at(None, proc, proc).map(ProcDir)
     }
 
     /// The link text of task `tid`'s namespace link `name`, read into
@@ -76,7 +75,7 @@ impl ProcDir {
     /// The `children` file of process `pid`'s leader: its children's PIDs.
     pub fn children(&self, pid: i32) -> Result<Vec<u8>> {
         let path = format!("{pid}/task/{pid}/children");
-        let fd = super::openat_owned(
+        let fd = super::files::openat_owned(
             Some(self.0.as_fd()),
             Path::new(&path),
             OFlag::O_RDONLY,

@@ -124,8 +124,10 @@ fn user_namespace_pod_owns_its_namespaces() {
     let userns = ns_inode(t.pin_path("user", "userpod"));
     assert_ne!(userns, ns_inode("/proc/self/ns/user"));
     for kind in ["net", "ipc", "uts"] {
-        let f = std::fs::File::open(t.pin_path(kind, "userpod")).unwrap();
-        let owner = pinns::sys::owner_userns_inode(std::os::fd::AsFd::as_fd(&f)).unwrap();
+        let path = t.pin_path(kind, "userpod");
+        let f = std::fs::File::open(&path).unwrap();
+        let fd = std::os::fd::AsFd::as_fd(&f);
+        let owner = pinns::sys::namespace::owner_userns_inode(fd, path.as_ref()).unwrap();
         assert_eq!(
             owner, userns,
             "{kind} namespace is not owned by the pinned user namespace"
