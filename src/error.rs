@@ -77,6 +77,17 @@ impl Error {
         }
     }
 
+    /// The errno of a failed call, for a caller that must branch on it
+    /// (ENOENT = absent).
+    pub fn errno(&self) -> Option<Errno> {
+        match self {
+            Error::Path { errno, .. } | Error::Call { errno, .. } | Error::Exec { errno, .. } => {
+                Some(*errno)
+            }
+            _ => None,
+        }
+    }
+
     /// Exit status: 2 for a command line we refused to parse, 1 otherwise.
     pub fn exit_code(&self) -> u8 {
         match self {
