@@ -492,3 +492,37 @@ fn a_huge_sysctl_list_is_refused_cleanly() {
         assert_eq!(t.snapshot(&WATCHED), before);
     }
 }
+
+/// On a dense node the private procfs instance is made before any change:
+/// a failure of any of its calls (other than the fallback errnos) is one
+/// line naming the call, and leaves the node as it was.
+#[test]
+fn a_failing_private_procfs_changes_nothing() {
+    let t = TestDir::new();
+    let d = path_str(&t.pins()).to_string();
+    live_pods(&d, DENSE);
+    let args = [
+        "-d",
+        d.as_str(),
+        "-f",
+        "p",
+        "--net",
+        "--ipc",
+        "-s",
+        "net.ipv4.ip_forward=1",
+    ];
+    for call in ["fsopen", "fsconfig", "fsmount"] {
+        let before = t.snapshot(&WATCHED);
+        let out = Command::new("strace")
+            .args(["-f", "-qq", "-o", "/dev/null"])
+            .arg(format!("--inject={call}:error=ENOTRECOVERABLE"))
+            .arg(BIN)
+            .args(args)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_one_line_error(out.status.code().unwrap_or(-1), &stderr, call);
+        assert!(stderr.contains("ENOTRECOVERABLE"), "{call}: {stderr}");
+        assert_eq!(t.snapshot(&WATCHED), before, "{call} left something");
+    }
+}
