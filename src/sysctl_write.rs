@@ -7,17 +7,20 @@
 //! The rule, and why. In the host's procfs, every namespace that looked a
 //! sysctl up adds one dentry of the same name under the shared directory
 //! (`/proc/sys/net/ipv4`, `/proc/sys/kernel`), and a lookup from a new
-//! namespace walks them all: about 1 us per live pod and key here (the C
-//! helper, which always writes there, goes from 1.06 ms on an empty node to
-//! 13.8 ms with 5,000 live pods). A private instance has dentries of its
-//! own, so it is flat, but making and releasing one costs about 90 us per
-//! pin (superblock, fsmount, the detached mount's release waiting for an
-//! RCU grace period, first lookups in a fresh instance). So: with fewer
-//! than [`DENSE_PODS`] live pins in `DIR/<type>ns` of the namespaces whose
-//! keys are written, the host's `/proc/sys` (what the C helper costs); from
-//! there on the private instance. Our own sparse pins thus grow the host's
-//! chains by at most about `DENSE_PODS` entries, bounding what a key costs.
-//! docs/sysctls.md has the measurement behind the threshold.
+//! namespace walks them all (the C helper, which always writes there, goes
+//! from 1.1 ms per pin on an empty node to 3.3 ms with 1,000 live pods and
+//! 23 ms with 5,000). A private instance has dentries of its own, so it is
+//! flat, but making and releasing one costs about 100 us (superblock,
+//! fsmount, the detached mount's release waiting for an RCU grace period,
+//! first lookups in a fresh instance). Writing two keys from a new netns
+//! (lower quartiles of 400 runs, 2 loaded CPUs) took 54 us through the host's `/proc/sys` with no live pod, 106 us
+//! with 64, 167 us with 128, 320 us with 256; 150-160 us through a private
+//! instance at any of those densities: the crossover is near 110 live pods.
+//! So: with fewer than [`DENSE_PODS`] live pins in `DIR/<type>ns` of the
+//! namespaces whose keys are written, the host's `/proc/sys` (the C
+//! helper's cost); from there on the private instance. Our own sparse pins
+//! thus grow the host's chains by fewer than `DENSE_PODS` entries, which
+//! bounds what a key costs. docs/sysctls.md, "Where the values are written".
 
 use crate::error::Result;
 use crate::ns::NsKind;
@@ -27,8 +30,8 @@ use nix::errno::Errno;
 use std::os::fd::{AsFd, OwnedFd};
 
 /// Live pins from which the private procfs instance is cheaper than the
-/// host's `/proc/sys` (the crossover measured for two keys; docs/sysctls.md).
-pub const DENSE_PODS: usize = 64;
+/// host's `/proc/sys` (measured for two keys: see the module doc).
+pub const DENSE_PODS: usize = 128;
 
 /// Where a pin's sysctl files are opened.
 #[derive(Debug)]

@@ -23,7 +23,7 @@ fn pin_ok(args: &[&str]) {
 
 /// Live pins from which pinns writes through a private procfs instance
 /// (`DENSE_PODS` in src/sysctl_write.rs).
-const DENSE: usize = 64;
+const DENSE: usize = 128;
 
 /// Pins `live` pods (net+ipc, no sysctls) into `d`: a node that dense.
 fn live_pods(d: &str, live: usize) {
