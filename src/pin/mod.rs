@@ -34,6 +34,9 @@ use std::rc::Rc;
 /// `<type>ns` directories; then, under DIR's lock, each pin. A new mount
 /// namespace is the exception: it must be created after `DIR/mntns` is
 /// prepared (it copies our mounts), so under the lock too.
+///
+/// For a process that exits next: on success the descriptors of the pins
+/// and their directories are left open for the kernel to close.
 pub fn pin(plan: &PinPlan) -> Result<()> {
     sys::refuse_setid()?;
     let existing = check_targets(plan)?;
@@ -72,7 +75,8 @@ pub fn pin(plan: &PinPlan) -> Result<()> {
     for (td, source) in targets.iter().zip(&sources) {
         attach(plan, td, source, &mut journal)?;
     }
-    journal.commit();
+    // pinns exits after a pin: the kernel closes what is still open.
+    journal.commit_at_exit();
     Ok(())
 }
 
