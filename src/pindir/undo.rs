@@ -1,6 +1,6 @@
 //! The undo journal of a pin: each change is recorded as it is made and
-//! undone in reverse order when the journal is dropped without `commit_at_exit`, so
-//! an error (`?`) rolls back on its own.
+//! undone in reverse order when the journal is dropped without
+//! `commit_at_exit`, so an error (`?`) rolls back on its own.
 //!
 //! Every step holds the descriptors it needs and the identity of what it
 //! made (the inode of the file, the namespace of the mount), never a path:
