@@ -98,8 +98,9 @@ pub fn write_sysctl(dir: Option<BorrowedFd<'_>>, relative: &Path, data: &[u8]) -
 pub fn count_entries(dir: BorrowedFd<'_>, path: &Path, limit: usize) -> Result<usize> {
     // 8 KiB holds 146 entries of CRI-O's 36-byte pin names: one call up to
     // that limit. (The kernel's cost grows with what it returns: ~20 us for
-    // a full buffer on tmpfs here.)
-    let mut buf = [0u64; 1024];
+    // a full buffer on tmpfs here.) Left uninitialised: zeroing it would
+    // cost more than reading a small directory, and touch two stack pages.
+    let mut buf = std::mem::MaybeUninit::<[u64; 1024]>::uninit();
     let mut count = 0;
     while count < limit {
         // SAFETY: the kernel writes at most the given length into `buf`.
@@ -111,30 +112,32 @@ pub fn count_entries(dir: BorrowedFd<'_>, path: &Path, limit: usize) -> Result<u
                 std::mem::size_of_val(&buf),
             )
         };
-        let len =
-            Errno::result(rc).map_err(|e| Error::path("read directory", PathBuf::from(path), e))?;
+        let len = Errno::result(rc)
+            .map_err(|e| Error::path("read directory", PathBuf::from(path), e))?
+            as usize;
         if len == 0 {
             break;
         }
-        count += entries_in(&buf, len as usize);
+        // SAFETY: the kernel filled the first `len` bytes (at most the
+        // buffer's size) with records.
+        let records = unsafe { std::slice::from_raw_parts(buf.as_ptr().cast::<u8>(), len) };
+        count += entries_in(records);
     }
     Ok(count.min(limit))
 }
 
-/// Entries in the first `len` bytes of a getdents64 buffer, `.` and `..`
-/// not counted. A record: d_ino (8), d_off (8), d_reclen (2), d_type (1),
-/// the name, NUL-terminated and padded to 8 bytes.
-fn entries_in(buf: &[u64], len: usize) -> usize {
-    // SAFETY: u64 words seen as bytes; the length stays within the buffer.
-    let bytes = unsafe { std::slice::from_raw_parts(buf.as_ptr().cast::<u8>(), len) };
+/// Entries in a getdents64 result, `.` and `..` not counted. A record:
+/// d_ino (8), d_off (8), d_reclen (2), d_type (1), the name, NUL-terminated
+/// and padded to 8 bytes.
+fn entries_in(records: &[u8]) -> usize {
     let mut at = 0;
     let mut count = 0;
-    while at + 19 < len {
-        let reclen = usize::from(u16::from_ne_bytes([bytes[at + 16], bytes[at + 17]]));
+    while at + 19 < records.len() {
+        let reclen = usize::from(u16::from_ne_bytes([records[at + 16], records[at + 17]]));
         if reclen == 0 {
             break;
         }
-        let name = &bytes[at + 19..(at + reclen).min(len)];
+        let name = &records[at + 19..(at + reclen).min(records.len())];
         let name = &name[..name.iter().position(|&b| b == 0).unwrap_or(name.len())];
         if name != b"." && name != b".." {
             count += 1;
