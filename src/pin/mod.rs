@@ -92,6 +92,9 @@ fn choose_proc_sys(plan: &PinPlan, existing: Option<&Existing>) -> Result<Option
     let mut live = 0;
     if let Some((_, type_dirs)) = existing {
         for kind in sysctl_write::density_kinds(&plan.sysctls) {
+            if live >= DENSE_PODS {
+                break;
+            }
             if let Some((_, Some(td))) = type_dirs.iter().find(|(k, _)| *k == kind) {
                 let path = plan.dir.join(kind.dir_name());
                 live = live.max(procfs::count_entries(td.fd(), &path, DENSE_PODS)?);
