@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Summarises the samples of tests/crio_bench.rs: medians per variant side by
+"""Summarises the samples of tests/it/crio_bench.rs: medians per variant side by
 side, with ratios (pause / no pause for each helper, C / ours for each mode);
 writes crio-pods.csv and, with matplotlib, crio-pods.png into OUT_DIR."""
 

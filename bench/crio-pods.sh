@@ -6,8 +6,8 @@
 #
 #   sudo bench/crio-pods.sh [N [ROUNDS]]     # default 20 pods x 5 rounds (~4 min here)
 #
-# The private CRI-O is the test suite's (tests/crio); this script only builds
-# the release binary, runs tests/crio_bench.rs and summarises with
+# The private CRI-O is the test suite's (tests/it/common/crio); this script only builds
+# the release binary, runs tests/it/crio_bench.rs and summarises with
 # crio-pods.py. CRI-O comes from PINNS_TEST_CRIO_DIR, else crio + crictl on
 # PATH, else the shared 1.36.3 bundle (unpacked into a temp dir). Output:
 # bench/results/crio-pods-samples.csv, crio-pods.csv, crio-pods.png (with
@@ -23,11 +23,11 @@ rounds=${2:-5}
 tmp=$(mktemp -d /tmp/pinns-crio-bench.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 if [ -z "${PINNS_TEST_CRIO_DIR:-}" ] && ! { command -v crio && command -v crictl; } >/dev/null; then
-  PINNS_TEST_CRIO_DIR=$(tests/crio/unpack-bundle.sh "$tmp")
+  PINNS_TEST_CRIO_DIR=$(tests/it/common/crio/unpack-bundle.sh "$tmp")
   export PINNS_TEST_CRIO_DIR
 fi
 mkdir -p bench/results
 samples=bench/results/crio-pods-samples.csv
 PINNS_REQUIRE_CRIO=1 PINNS_BENCH_N=$n PINNS_BENCH_ROUNDS=$rounds PINNS_BENCH_CSV=$samples \
-  cargo test --release --test crio_bench -- --ignored --exact crio_pods --nocapture
+  cargo test --release --test it -- --ignored --exact crio_bench::crio_pods --nocapture
 python3 bench/crio-pods.py "$samples" bench/results

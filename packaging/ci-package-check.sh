@@ -121,7 +121,7 @@ done
 echo "units: ok"
 
 step "systemd-analyze security of the installed units"
-# The thresholds (exposure x10) tests/systemd_units.rs holds the sources to.
+# The thresholds (exposure x10) tests/it/systemd_units.rs holds the sources to.
 for pair in pinns-cleanup.service:39 pinns-kubens.service:31; do
   unit=${pair%:*}
   systemd-analyze security --offline=yes --no-pager --threshold="${pair#*:}" \
