@@ -2,7 +2,7 @@
 # Cost bounded by input: one pin call given N distinct `-s` keys (default
 # 70,000), each binary side by side. Two calls per binary: the N keys then
 # vm.swappiness (refused by the allowlist after parsing all of them), and
-# the N keys alone (refused by the existence check: no such key). Neither
+# the N keys alone (refused when the first is written: no such key). Neither
 # changes anything. Prints wall seconds and peak RSS per call.
 #   usage: bench/many-sysctls.sh [-n N] BINARY...
 set -euo pipefail

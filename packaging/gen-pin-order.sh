@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Regenerates packaging/pin-path.order: the functions that one CRI-O pin
-# (net+ipc+uts, two sysctls) executes, for build-static.sh to lay out
-# together. Run as root, with valgrind, after the pin path changed (the
-# static build warns when fewer than 90% of the names still exist).
+# Regenerates packaging/pin-path.order: the functions that a CRI-O pin
+# (net+ipc+uts, two sysctls) executes on a sparse node (sysctls through the
+# host's /proc/sys) and on a dense one (a private procfs instance), for
+# build-static.sh to lay out together. Run as root, with valgrind, after
+# the pin path changed (the static build warns when fewer than 90% of the
+# names still exist).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ "$(id -u)" = 0 ] || { echo "gen-pin-order: pins a namespace: run as root" >&2; exit 1; }
@@ -11,13 +13,23 @@ command -v valgrind >/dev/null || { echo "gen-pin-order: needs valgrind" >&2; ex
 export CARGO_TARGET_DIR=target/pin-order CARGO_PROFILE_RELEASE_STRIP=false
 bin=$(packaging/build-static.sh | tail -n 1)
 work=$(mktemp -d /run/pinns-order.XXXXXX)
-trap 'for k in net ipc uts; do umount -l "$work/${k}ns/p" 2>/dev/null; done; rm -rf "$work"' EXIT
+trap 'for p in sparse dense; do for k in net ipc uts; do umount -l "$work/$p/${k}ns/p" 2>/dev/null; done; done; rm -rf "$work"' EXIT
 
-valgrind -q --tool=callgrind --demangle=no --callgrind-out-file="$work/cg" \
-  "$bin" -d "$work" -f p -s net.ipv4.ip_forward=1 -s kernel.shm_rmid_forced=1 --net --ipc --uts
+# A dense node is one with DENSE_PODS (src/sysctl_write.rs) entries in
+# DIR/netns; pinns counts entries, so empty files stand for live pins here.
+# (valgrind 3.19 does not know fsopen and fails it with ENOSYS: the dense
+# run then takes the fallback, and the instance's own calls, small and
+# inlined, are not listed.)
+mkdir -p "$work/sparse" "$work/dense/netns"
+dense=$(sed -nE 's/^pub const DENSE_PODS: usize = ([0-9_]+);/\1/p' src/sysctl_write.rs | tr -d _)
+for i in $(seq "$dense"); do : >"$work/dense/netns/live$i"; done
+for p in sparse dense; do
+  valgrind -q --tool=callgrind --demangle=no --callgrind-out-file="$work/cg.$p" \
+    "$bin" -d "$work/$p" -f p -s net.ipv4.ip_forward=1 -s kernel.shm_rmid_forced=1 --net --ipc --uts
+done
 # Functions callgrind could not name are looked up by address.
 nm -n --defined-only "$bin" | awk '$2 ~ /^[tTwW]$/' >"$work/nm"
-sed -nE 's/^c?fn=\([0-9]+\) (.*)$/\1/p' "$work/cg" | sort -u |
+cat "$work/cg.sparse" "$work/cg.dense" | sed -nE 's/^c?fn=\([0-9]+\) (.*)$/\1/p' | sort -u |
   python3 -c '
 import bisect, re, sys
 syms = [line.split() for line in open(sys.argv[1])]

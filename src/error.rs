@@ -77,11 +77,13 @@ impl Error {
         }
     }
 
-    /// The errno of a failed syscall, for a caller that must tell one
-    /// failure from another (ENOENT: nothing there).
+    /// The errno of a failed call, for a caller that must branch on it
+    /// (ENOENT = absent).
     pub fn errno(&self) -> Option<Errno> {
         match self {
-            Error::Path { errno, .. } | Error::Call { errno, .. } => Some(*errno),
+            Error::Path { errno, .. } | Error::Call { errno, .. } | Error::Exec { errno, .. } => {
+                Some(*errno)
+            }
             _ => None,
         }
     }

@@ -1,6 +1,6 @@
 //! The undo journal of a pin: each change is recorded as it is made and
-//! undone in reverse order when the journal is dropped without `commit`, so
-//! an error (`?`) rolls back on its own.
+//! undone in reverse order when the journal is dropped without
+//! `commit_at_exit`, so an error (`?`) rolls back on its own.
 //!
 //! Every step holds the descriptors it needs and the identity of what it
 //! made (the inode of the file, the namespace of the mount), never a path:
@@ -120,9 +120,17 @@ impl Journal {
         self.steps.push(Step::Keep(Box::new(value)));
     }
 
-    /// Keeps every recorded change.
-    pub fn commit(mut self) {
-        self.steps.clear();
+    /// Keeps every recorded change, in a process that exits next: the
+    /// descriptors the steps hold are left for the kernel to close at exit
+    /// (a pin saves six close(2) calls, ~4 us); kept values are dropped as
+    /// usual (a helper child is killed and reaped, the lock released).
+    pub fn commit_at_exit(mut self) {
+        for step in std::mem::take(&mut self.steps) {
+            match step {
+                Step::Keep(value) => drop(value),
+                step => std::mem::forget(step),
+            }
+        }
     }
 }
 
@@ -160,12 +168,31 @@ mod tests {
         log.borrow_mut().clear();
         let mut j = Journal::default();
         j.keep(Note("kept", log.clone()));
-        j.commit();
+        j.commit_at_exit();
         assert_eq!(
             *log.borrow(),
             vec!["kept"],
             "commit releases without undoing"
         );
+    }
+
+    #[test]
+    fn commit_at_exit_keeps_the_changes_and_drops_what_was_kept() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = PinDir::create(tmp.path()).unwrap();
+        let td = Rc::new(dir.create_type(NsKind::Net).unwrap());
+        let name = PinName::parse("p").unwrap();
+        let log = Rc::new(RefCell::new(Vec::new()));
+        let mut j = Journal::default();
+        j.keep(Note("holder", log.clone()));
+        j.push(Step::RemoveFile {
+            dir: td.clone(),
+            name: name.clone(),
+            file: td.create_file(&name).unwrap(),
+        });
+        j.commit_at_exit();
+        assert_eq!(*log.borrow(), vec!["holder"]);
+        assert!(td.pin_path(&name).exists(), "the pin file was undone");
     }
 
     #[test]

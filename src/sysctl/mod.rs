@@ -50,8 +50,10 @@ pub enum SysctlError {
     NamespaceNotCreated { key: String, ns: NsKind },
     #[error("sysctl {0} is given twice with different values")]
     Conflict(String),
-    #[error("sysctl {0} does not exist on this kernel")]
-    Unknown(String),
+    /// Found only when written: the lookup happens inside the new namespace
+    /// (a key of the initial namespace only is as absent there as a typo).
+    #[error("sysctl {key} does not exist in a new {ns} namespace on this kernel")]
+    Unknown { key: String, ns: NsKind },
     #[error(
         "sysctl argument {0:?} starts with a quote but is not CRI-O's 'KEY=VALUE'+'KEY=VALUE' form"
     )]

@@ -1,7 +1,8 @@
-//! Sysctls and id maps against the real kernel: where the writes land (a
-//! private procfs instance, or /proc/sys when the mount API is unavailable
-//! or denied), what a user namespace changes, the largest id map the kernel
-//! takes, and every argv real CRI-O 1.26 and 1.36 passed. Runs as root.
+//! Sysctls and id maps against the real kernel: where the writes land (the
+//! host's /proc/sys on a sparse node, a private procfs instance on a dense
+//! one unless the mount API is unavailable or denied), what a user namespace
+//! changes, the largest id map the kernel takes, and every argv real CRI-O
+//! 1.26 and 1.36 passed. Runs as root.
 
 use crate::common;
 
@@ -15,12 +16,25 @@ const WATCHED: [&str; 3] = [
     "kernel.shm_rmid_forced",
 ];
 
-/// Pins net+ipc with two sysctls from inside throwaway net and ipc
-/// namespaces (so a write that went to the caller's namespaces would change
-/// only those), and checks each value is in the pod and not in the caller.
-fn writes_land_in_the_pod(inject: Option<&str>, user: bool) -> String {
+/// Live pins from which pinns writes through a private procfs instance
+/// (`DENSE_PODS` in src/sysctl_write.rs).
+const DENSE: usize = 128;
+
+/// Pins `live` pods (net+ipc, no sysctls) into `d`: a node that dense.
+fn live_pods(d: &str, live: usize) {
+    for i in 0..live {
+        pin_ok(&["-d", d, "-f", &format!("live{i}"), "--net", "--ipc"]);
+    }
+}
+
+/// Pins net+ipc with two sysctls, beside `live` live pods, from inside
+/// throwaway net and ipc namespaces (so a write that went to the caller's
+/// namespaces would change only those), and checks each value is in the
+/// pod and not in the caller. Returns the strace of the pin.
+fn writes_land_in_the_pod(inject: Option<&str>, user: bool, live: usize) -> String {
     let t = TestDir::new();
     let d = path_str(&t.pins()).to_string();
+    live_pods(&d, live);
     let mut args = vec![
         "-d",
         d.as_str(),
@@ -98,9 +112,19 @@ fn used_private_procfs(trace: &str) {
         "the instance was attached: {trace}"
     );
     assert!(
-        !trace.contains("\"/proc/sys\""),
+        !trace.contains("\"/proc/sys/"),
         "/proc/sys was used: {trace}"
     );
+}
+
+/// The sysctl files were opened by their path under the host's /proc/sys.
+fn used_host_proc_sys(trace: &str) {
+    for file in ["net/ipv4/ip_forward", "kernel/shm_rmid_forced"] {
+        assert!(
+            trace.contains(&format!("\"/proc/sys/{file}\", O_WRONLY")),
+            "{file} not opened under /proc/sys: {trace}"
+        );
+    }
 }
 
 fn fell_back(trace: &str, errno: &str) {
@@ -113,30 +137,36 @@ fn fell_back(trace: &str, errno: &str) {
         "fsopen did not fail with {errno}: {trace}"
     );
     assert!(!trace.contains("fsmount("), "{trace}");
-    assert!(
-        trace.contains("\"/proc/sys\""),
-        "no fallback to /proc/sys: {trace}"
-    );
+    used_host_proc_sys(trace);
+}
+
+#[test]
+fn on_a_sparse_node_proc_sys_is_used() {
+    for (user, live) in [(false, 0), (true, 0), (false, DENSE - 1)] {
+        let trace = writes_land_in_the_pod(None, user, live);
+        assert!(!trace.contains("fsopen("), "{live} live pods: {trace}");
+        used_host_proc_sys(&trace);
+    }
 }
 
 #[test]
 fn private_procfs_writes_resolve_in_the_new_namespaces() {
-    used_private_procfs(&writes_land_in_the_pod(None, false));
+    used_private_procfs(&writes_land_in_the_pod(None, false, DENSE));
 }
 
 #[test]
 fn private_procfs_serves_the_user_namespace_helper() {
-    used_private_procfs(&writes_land_in_the_pod(None, true));
+    used_private_procfs(&writes_land_in_the_pod(None, true, DENSE));
 }
 
 #[test]
 fn without_the_mount_api_proc_sys_is_used() {
     fell_back(
-        &writes_land_in_the_pod(Some("fsopen:error=ENOSYS"), false),
+        &writes_land_in_the_pod(Some("fsopen:error=ENOSYS"), false, DENSE),
         "ENOSYS",
     );
     fell_back(
-        &writes_land_in_the_pod(Some("fsopen:error=ENOSYS"), true),
+        &writes_land_in_the_pod(Some("fsopen:error=ENOSYS"), true, DENSE),
         "ENOSYS",
     );
 }
@@ -144,23 +174,32 @@ fn without_the_mount_api_proc_sys_is_used() {
 #[test]
 fn when_the_mount_api_is_denied_proc_sys_is_used() {
     fell_back(
-        &writes_land_in_the_pod(Some("fsopen:error=EPERM"), false),
+        &writes_land_in_the_pod(Some("fsopen:error=EPERM"), false, DENSE),
         "EPERM",
     );
 }
 
+/// An unknown key is found when written, inside the new namespaces (where
+/// the lookup resolves), before any directory or mount is made: the
+/// namespaces die with the process, so nothing is left behind.
 #[test]
-fn unknown_key_is_refused_before_any_change_on_both_paths() {
-    for inject in [None, Some("fsopen:error=ENOSYS")] {
+fn unknown_key_is_refused_before_any_change_on_every_path() {
+    let paths = [
+        (0, None),
+        (DENSE, None),
+        (DENSE, Some("fsopen:error=ENOSYS")),
+    ];
+    for (live, inject) in paths {
         let t = TestDir::new();
         let d = path_str(&t.pins()).to_string();
+        live_pods(&d, live);
         let args = ["-d", &d, "-f", "p", "--net", "-s", "net.ipv4.not_a_key=1"];
         let before = t.snapshot(&WATCHED);
         let log = tempfile::NamedTempFile::new().unwrap();
         let trace = log.path();
         let mut cmd = Command::new("strace");
         cmd.args(["-f", "-qq", "-o"]).arg(trace);
-        cmd.args(["-e", "trace=unshare,clone,clone3,mkdir,mkdirat"]);
+        cmd.args(["-e", "trace=openat,mkdir,mkdirat,mount,move_mount,fsmount"]);
         if let Some(inject) = inject {
             cmd.arg("-e").arg(format!("inject={inject}"));
         }
@@ -169,7 +208,14 @@ fn unknown_key_is_refused_before_any_change_on_both_paths() {
         assert_one_line_error(out.status.code().unwrap_or(-1), &stderr, "does not exist");
         let trace = std::fs::read_to_string(trace).unwrap();
         assert!(
-            !trace.contains("unshare(") && !trace.contains("mkdir"),
+            trace.contains("not_a_key\", O_WRONLY"),
+            "the key was never looked up: {trace}"
+        );
+        assert!(
+            !trace.contains("mkdir")
+                && !trace.contains(" mount(")
+                && !trace.contains(" move_mount(")
+                && !trace.contains("O_CREAT"),
             "changed something before refusing: {trace}"
         );
         assert_eq!(t.snapshot(&WATCHED), before);
@@ -406,5 +452,39 @@ fn a_huge_sysctl_list_is_refused_cleanly() {
         let (status, _, stderr) = run(&args);
         assert_one_line_error(status, &stderr, needle);
         assert_eq!(t.snapshot(&WATCHED), before);
+    }
+}
+
+/// On a dense node the private procfs instance is made before any change:
+/// a failure of any of its calls (other than the fallback errnos) is one
+/// line naming the call, and leaves the node as it was.
+#[test]
+fn a_failing_private_procfs_changes_nothing() {
+    let t = TestDir::new();
+    let d = path_str(&t.pins()).to_string();
+    live_pods(&d, DENSE);
+    let args = [
+        "-d",
+        d.as_str(),
+        "-f",
+        "p",
+        "--net",
+        "--ipc",
+        "-s",
+        "net.ipv4.ip_forward=1",
+    ];
+    for call in ["fsopen", "fsconfig", "fsmount"] {
+        let before = t.snapshot(&WATCHED);
+        let out = Command::new("strace")
+            .args(["-f", "-qq", "-o", "/dev/null"])
+            .arg(format!("--inject={call}:error=ENOTRECOVERABLE"))
+            .arg(BIN)
+            .args(args)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_one_line_error(out.status.code().unwrap_or(-1), &stderr, call);
+        assert!(stderr.contains("ENOTRECOVERABLE"), "{call}: {stderr}");
+        assert_eq!(t.snapshot(&WATCHED), before, "{call} left something");
     }
 }
