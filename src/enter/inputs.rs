@@ -3,11 +3,12 @@
 
 use super::Opened;
 use crate::cpuset::CpuSet;
-use crate::error::{PathContext, Result};
-use crate::placement::Inputs;
+use crate::error::{Error, PathContext, Result};
+use crate::placement::{self, Inputs};
 use crate::procs;
 use crate::sys;
 use crate::task::TaskSched;
+use nix::errno::Errno;
 use std::path::{Path, PathBuf};
 
 /// Test seam, compiled into debug builds only (what `cargo test` runs): a
@@ -26,10 +27,11 @@ pub(super) fn read(
     explicit: Option<CpuSet>,
     allow_isolated: bool,
 ) -> Result<Inputs> {
-    let tasks = pod_tasks(targets)?;
+    let online = read_cpu_list(Path::new(SYSFS_CPU_DIR), "online", true)?;
+    let tasks = pod_tasks(targets, &online)?;
     Ok(Inputs {
         allowed: sys::sched::affinity()?,
-        online: read_cpu_list(Path::new(SYSFS_CPU_DIR), "online", true)?,
+        online,
         isolated: read_cpu_list(&sysfs_cpu_dir(), "isolated", false)?,
         nohz_full: read_cpu_list(&sysfs_cpu_dir(), "nohz_full", false)?,
         avoid,
@@ -39,11 +41,12 @@ pub(super) fn read(
     })
 }
 
-/// Every task (thread) living in the target's namespaces, whether or not its
-/// thread-group leader does (see `procs`). A namespace we share ourselves
-/// (the host's, e.g. a pod with host IPC) says nothing about membership and
-/// is left out. `/proc` is read once for all of them.
-fn pod_tasks(targets: &[Opened]) -> Result<Vec<TaskSched>> {
+/// The tasks (threads) living in the target's namespaces, whether or not
+/// their thread-group leader does (see `procs`), that placement may count:
+/// real-time or pinned ones. A namespace we share ourselves (the host's,
+/// e.g. a pod with host IPC) says nothing about membership and is left
+/// out. `/proc` is read once for all of them.
+fn pod_tasks(targets: &[Opened], online: &CpuSet) -> Result<Vec<TaskSched>> {
     let mut kinds = Vec::new();
     // The members of these are "the pod" for CPU placement (see NsKind::pod_own).
     for t in targets.iter().filter(|t| t.kind.pod_own()) {
@@ -52,13 +55,32 @@ fn pod_tasks(targets: &[Opened]) -> Result<Vec<TaskSched>> {
             kinds.push((t.kind, t.inode));
         }
     }
-    let ids = procs::members(&kinds);
+    let ids = procs::members(&kinds, |tid| may_count(tid, online));
     let me = std::process::id() as i32;
     Ok(ids
         .into_iter()
         .filter(|t| t.pid != me)
         .filter_map(procs::task)
         .collect())
+}
+
+/// Whether task `tid` may count for placement, asked of the kernel before
+/// any `/proc` path of it is walked: most tasks of a node are neither
+/// pinned nor real-time, and then whose namespaces they live in changes
+/// nothing (`placement::may_be_pinned`). What is kept is judged by its
+/// `/proc` files, as every task was. A task gone (ESRCH) is left out, as
+/// its links would be; any other failure keeps it.
+fn may_count(tid: i32, online: &CpuSet) -> bool {
+    let gone = |e: &Error| e.errno() == Some(Errno::ESRCH);
+    match sys::sched::task_affinity(tid) {
+        Ok(allowed) if placement::may_be_pinned(&allowed, online) => return true,
+        Ok(_) => {}
+        Err(e) => return !gone(&e),
+    }
+    match sys::sched::task_policy(tid) {
+        Ok(policy) => policy.is_realtime(),
+        Err(e) => !gone(&e),
+    }
 }
 
 fn sysfs_cpu_dir() -> PathBuf {

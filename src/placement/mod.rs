@@ -160,6 +160,14 @@ pub fn is_pinned(task: &TaskSched, online: &CpuSet) -> bool {
     !on.is_empty() && on.len() < online.len()
 }
 
+/// Whether a task allowed on `allowed` may be pinned (see [`is_pinned`]):
+/// only if some online CPU is not allowed to it. A task that is neither
+/// this nor real-time adds no exclusion, whatever it is allowed on beyond
+/// the online CPUs, so `enter` need not find out whether it is of the pod.
+pub fn may_be_pinned(allowed: &CpuSet, online: &CpuSet) -> bool {
+    !online.is_subset(allowed)
+}
+
 /// Adds one reason per CPU naming the first task (lowest pid/tid) and a count
 /// of the others, so a pod with hundreds of threads still gives one line.
 fn add_per_cpu<'a>(

@@ -271,4 +271,36 @@ proptest! {
             Err(e) => prop_assert!(false, "unexpected {e:?}"),
         }
     }
+
+    /// What `enter` leaves unread: a task neither real-time nor possibly
+    /// pinned changes nothing, not even a --verbose line, wherever it sorts.
+    #[test]
+    fn a_task_neither_realtime_nor_maybe_pinned_changes_nothing(
+        mut i in inputs(),
+        p in policy(),
+        beyond in cpus(16),
+        pid in 0..8i32,
+    ) {
+        prop_assume!(!p.is_realtime());
+        let extra = TaskSched {
+            pid,
+            tid: pid,
+            comm: "extra".into(),
+            policy: p,
+            rt_priority: 0,
+            cpus_allowed: beyond.union(&i.online),
+        };
+        prop_assert!(!may_be_pinned(&extra.cpus_allowed, &i.online));
+        let before = choose(&i);
+        i.pod_tasks.push(extra);
+        prop_assert_eq!(choose(&i), before);
+    }
+
+    #[test]
+    fn a_pinned_task_may_be_pinned(allowed in cpus(12), online in cpus(12)) {
+        let t = TaskSched { cpus_allowed: allowed.clone(), ..task(1, SchedPolicy::Other, "") };
+        if is_pinned(&t, &online) {
+            prop_assert!(may_be_pinned(&allowed, &online));
+        }
+    }
 }

@@ -61,14 +61,22 @@ impl NsIndex {
 /// sorted: one pass over `/proc` that looks, per task, at the wanted kinds
 /// only and stops at the first that matches. A task that matches is
 /// checked once more not to be a kernel thread (see [`Scan`]).
-pub fn members(wanted: &[(NsKind, u64)]) -> Vec<TaskId> {
+///
+/// `worth_reading(tid)` is asked first, with no `/proc` path walked yet:
+/// a task it refuses is left out, its namespace links never read (`enter`
+/// asks the kernel whether the task is real-time or pinned). It is given
+/// thread ids as our PID namespace numbers them, so it is not asked, and
+/// every task is read, where this `/proc` is another namespace's.
+pub fn members(wanted: &[(NsKind, u64)], worth_reading: impl Fn(i32) -> bool) -> Vec<TaskId> {
     if wanted.is_empty() {
         return Vec::new();
     }
     let Ok(proc) = ProcDir::open() else {
         return Vec::new();
     };
+    let ours = proc.own_pid().ok() == Some(std::process::id() as i32);
     let mut found: Vec<TaskId> = candidate_tasks(&proc)
+        .filter(|task| !ours || worth_reading(task.tid))
         .filter(|&task| {
             wanted
                 .iter()
@@ -253,14 +261,19 @@ mod tests {
         let me = std::process::id() as i32;
         let proc = ProcDir::open().unwrap();
         let task = TaskId { pid: me, tid: me };
+        assert_eq!(proc.own_pid().unwrap(), me);
         for kind in NsKind::ALL {
             let ino = ns_inode(Path::new(&format!("/proc/self/ns/{kind}"))).unwrap();
             assert_eq!(link_inode(&proc, task, kind), Some(ino), "{kind}");
         }
         let net = ns_inode(Path::new("/proc/self/ns/net")).unwrap();
-        assert!(members(&[(NsKind::Ipc, 1), (NsKind::Net, net)]).contains(&task));
-        assert!(!members(&[(NsKind::Net, 1)]).contains(&task));
-        assert!(members(&[]).is_empty());
+        let all = |_| true;
+        assert!(members(&[(NsKind::Ipc, 1), (NsKind::Net, net)], all).contains(&task));
+        assert!(!members(&[(NsKind::Net, 1)], all).contains(&task));
+        assert!(members(&[], all).is_empty());
+        // What the filter refuses is not read; it is asked by thread id.
+        assert!(!members(&[(NsKind::Net, net)], |tid| tid != me).contains(&task));
+        assert!(members(&[(NsKind::Net, net)], |tid| tid == me).contains(&task));
         // kthreadd (PID 2 where the PID namespace is the host's) is a
         // kernel thread: no task of it is looked at.
         if let Ok(comm) = std::fs::read_to_string("/proc/2/comm") {

@@ -100,6 +100,19 @@ impl ProcDir {
         Ok(text)
     }
 
+    /// Our own process id as this `/proc` numbers it (its `self` link):
+    /// the same as `getpid` only where `/proc` is of our PID namespace.
+    pub fn own_pid(&self) -> Result<i32> {
+        let mut buf = [0u8; 16];
+        let n = self
+            .readlink(format_args!("self"), &mut buf)
+            .map_err(|e| Error::path("readlink", "/proc/self", e))?;
+        std::str::from_utf8(&buf[..n])
+            .ok()
+            .and_then(|text| text.parse().ok())
+            .ok_or_else(|| Error::path("readlink", "/proc/self", Errno::EINVAL))
+    }
+
     /// Whether process `pid` has a program: `/proc/<pid>/exe` reads ENOENT
     /// for a kernel thread and for a thread-group leader that has exited.
     /// Only success counts, so a few bytes of the program's path do.

@@ -128,22 +128,35 @@ fn enters_a_pinned_user_namespace_first_as_its_root() {
     assert_eq!(field(&out, "host="), "pod-u");
 }
 
-/// A process of the pod: SCHED_FIFO priority 10, pinned to CPU 1, in the
+/// A process of the pod: `sleep 30` under `prefix` (chrt, taskset), in the
 /// pod's net/ipc/uts namespaces. Killed and reaped on drop.
-struct RtTask(Child);
+struct PodTask(Child);
 
-impl RtTask {
-    fn start(t: &TestDir, name: &str) -> RtTask {
+impl PodTask {
+    /// SCHED_FIFO priority 10, pinned to CPU 1.
+    fn rt(t: &TestDir, name: &str) -> PodTask {
+        Self::start(
+            t,
+            name,
+            &["chrt", "-f", "10", "taskset", "-c", "1"],
+            "1",
+            "1",
+        )
+    }
+
+    /// Waits until the sleep runs with `policy` (its number) on `cpus`.
+    fn start(t: &TestDir, name: &str, prefix: &[&str], policy: &str, cpus: &str) -> PodTask {
         let mut cmd = Command::new("nsenter");
         for kind in ["net", "ipc", "uts"] {
             cmd.arg(format!("--{kind}={}", t.pin_path(kind, name).display()));
         }
         let child = cmd
-            .args(["chrt", "-f", "10", "taskset", "-c", "1", "sleep", "30"])
+            .args(prefix)
+            .args(["sleep", "30"])
             .spawn()
-            .expect("start the RT task");
-        let task = RtTask(child);
-        task.wait_until_placed();
+            .expect("start the pod task");
+        let task = PodTask(child);
+        task.wait_until_placed(policy, cpus);
         task
     }
 
@@ -152,7 +165,7 @@ impl RtTask {
     }
 
     /// nsenter execs chrt, which execs taskset, which execs sleep.
-    fn wait_until_placed(&self) {
+    fn wait_until_placed(&self, policy: &str, cpus: &str) {
         let deadline = Instant::now() + Duration::from_secs(10);
         let pid = self.pid();
         loop {
@@ -162,19 +175,19 @@ impl RtTask {
             if comm.trim() == "sleep" {
                 assert_eq!(
                     field(&sched, "policy").trim_start_matches(':').trim(),
-                    "1",
-                    "not SCHED_FIFO: {sched}"
+                    policy,
+                    "not policy {policy}: {sched}"
                 );
-                assert_eq!(field(&status, "Cpus_allowed_list:"), "1");
+                assert_eq!(field(&status, "Cpus_allowed_list:"), cpus);
                 return;
             }
-            assert!(Instant::now() < deadline, "RT task never became sleep");
+            assert!(Instant::now() < deadline, "pod task never became sleep");
             std::thread::sleep(Duration::from_millis(10));
         }
     }
 }
 
-impl Drop for RtTask {
+impl Drop for PodTask {
     fn drop(&mut self) {
         let _ = self.0.kill();
         let _ = self.0.wait();
@@ -199,7 +212,7 @@ fn the_command_runs_beside_the_pods_rt_task_never_on_its_cpu() {
     require_two_cpus();
     let t = TestDir::new();
     t.pin("telco", &["-n", "-i", "-u"]);
-    let rt = RtTask::start(&t, "telco");
+    let rt = PodTask::rt(&t, "telco");
 
     // The caller itself is SCHED_FIFO: the command must not inherit it.
     let pins = t.pins();
@@ -259,7 +272,7 @@ fn explicit_cpus_on_the_rt_cpu_are_refused() {
     require_two_cpus();
     let t = TestDir::new();
     t.pin("telco2", &["-n", "-i", "-u"]);
-    let rt = RtTask::start(&t, "telco2");
+    let rt = PodTask::rt(&t, "telco2");
     let before = t.snapshot(&[]);
 
     let (code, _, err) = enter(&t, &["telco2", "--cpus", "1", "--", "true"]);
@@ -296,7 +309,7 @@ fn with_every_cpu_excluded_the_error_names_each() {
     require_two_cpus();
     let t = TestDir::new();
     t.pin("telco3", &["-n", "-i", "-u"]);
-    let _rt = RtTask::start(&t, "telco3");
+    let _rt = PodTask::rt(&t, "telco3");
     let sysfs = t.path().join("sysfs-cpu");
     std::fs::create_dir(&sysfs).unwrap();
     std::fs::write(sysfs.join("isolated"), "0\n").unwrap();
@@ -336,6 +349,57 @@ fn with_every_cpu_excluded_the_error_names_each() {
         &String::from_utf8_lossy(&out.stderr),
         "--cpus 0 refused: CPU 0: isolated",
     );
+}
+
+/// Only real-time and pinned tasks of the pod count, whatever else runs in
+/// it (the others are never looked at closely): an unpinned SCHED_OTHER
+/// task leaves every CPU free, a pinned SCHED_OTHER one keeps its CPU, and
+/// an unpinned SCHED_FIFO one (reset-on-fork, a flag the kernel adds to its
+/// policy) keeps every CPU it may run on.
+#[test]
+fn only_the_pods_pinned_and_realtime_tasks_keep_cpus() {
+    require_two_cpus();
+    let t = TestDir::new();
+    let name = "7d0c1a2b-3e4f-4a5b-8c6d-7e8f9a0b1c2d";
+    t.pin(name, &["-n", "-i", "-u"]);
+    let grep = ["grep", "Cpus_allowed_list", "/proc/self/status"];
+    let enter_v = |t: &TestDir| enter(t, &[&["-v", name, "--"][..], &grep].concat());
+
+    let free = PodTask::start(&t, name, &[], "0", "0-1");
+    let (code, out, err) = enter_v(&t);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(field(&out, "Cpus_allowed_list:"), "0-1", "{out}");
+    assert!(err.contains("[pinns:i] CPUs chosen: 0-1"), "{err}");
+    assert!(!err.contains("excluded"), "{err}");
+
+    let pinned = PodTask::start(&t, name, &["taskset", "-c", "1"], "0", "1");
+    let (code, out, err) = enter_v(&t);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(field(&out, "Cpus_allowed_list:"), "0", "{out}");
+    let why = err
+        .lines()
+        .find(|l| l.contains("CPU 1 excluded"))
+        .unwrap_or_else(|| panic!("{err}"));
+    let p = pinned.pid();
+    assert!(
+        why.ends_with(&format!("task {p}/{p} (sleep) of the target pinned to 1")),
+        "{why}"
+    );
+    assert!(!err.contains(&format!("task {}/", free.pid())), "{err}");
+    assert!(!err.contains("CPU 0 excluded"), "{err}");
+
+    let rt = PodTask::start(&t, name, &["chrt", "-R", "-f", "10"], "1", "0-1");
+    let before = t.snapshot(&[]);
+    let (code, _, err) = enter(&t, &[name, "--", "true"]);
+    assert_one_line_error(code, &err, "no safe CPU to run on");
+    let r = rt.pid();
+    let fifo = format!("SCHED_FIFO priority 10 task {r}/{r} (sleep) of the target allowed on 0-1");
+    assert!(err.contains(&format!("CPU 0: {fifo};")), "{err}");
+    assert!(
+        err.contains(&format!("CPU 1: {fifo} and task {p}/{p}")),
+        "{err}"
+    );
+    assert_eq!(t.snapshot(&[]), before);
 }
 
 #[test]
