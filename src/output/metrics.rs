@@ -311,6 +311,7 @@ mod tests {
             age_seconds: None,
             pids: Vec::new(),
             namespaces: Vec::new(),
+            left_alone: false,
         }
     }
 
