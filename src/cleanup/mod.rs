@@ -20,6 +20,7 @@
 
 mod cgroups;
 pub mod json;
+pub mod metrics;
 mod report;
 
 pub use report::{Item, ItemKind, Outcome, Report, Summary};
