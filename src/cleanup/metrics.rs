@@ -2,6 +2,7 @@
 
 use super::{ItemKind, Outcome, Report};
 use crate::classify::PinState;
+use crate::list::metrics::foreign_entries;
 use crate::output::metrics::{pins_by_state, unix, Samples, LAST_SUCCESS};
 use std::time::{Duration, SystemTime};
 
@@ -35,13 +36,8 @@ pub fn sweep_text(sw: &Sweep<'_>) -> String {
             let pins = r.items.iter().filter(|i| i.kind == ItemKind::Pin);
             pins_by_state(&mut s, "cleanup", pins.filter_map(|i| i.state));
         }
-        let foreign = r
-            .items
-            .iter()
-            .flat_map(|i| &i.namespaces)
-            .filter(|n| n.content == "broken")
-            .count();
-        s.add("pinns_foreign_entries", c, foreign as f64);
+        let rows = r.items.iter().flat_map(|i| &i.namespaces);
+        s.add("pinns_foreign_entries", c, foreign_entries(rows));
         s.add("pinns_orphans_found", "", items(ItemKind::Pin, None));
         s.add(
             "pinns_orphans_removed",
