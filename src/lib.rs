@@ -190,7 +190,7 @@ fn write_sweep_metrics(
     let Some(path) = &args.metrics_file else {
         return Ok(());
     };
-    let text = output::metrics::sweep_text(&output::metrics::Sweep {
+    let text = cleanup::metrics::sweep_text(&cleanup::metrics::Sweep {
         report,
         all_pins: args.orphans,
         started: timing.started,
@@ -212,7 +212,7 @@ fn list_command(args: &cli::ListArgs) -> Result<u8> {
         &runtime(&args.orphan),
     )?;
     if let Some(path) = &args.metrics_file {
-        let text = output::metrics::list_text(&listing, std::time::SystemTime::now());
+        let text = list::metrics::list_text(&listing, std::time::SystemTime::now());
         output::metrics::write_atomic(path, &text)?;
     }
     if args.json {

@@ -42,6 +42,7 @@ impl CgroupSweep<'_> {
                 age_seconds: None,
                 pids: Vec::new(),
                 namespaces: Vec::new(),
+                left_alone: false,
             })
         };
         match hierarchies(root) {
@@ -219,6 +220,7 @@ impl CgroupWalk<'_> {
             age_seconds: age.map(|a| a.as_secs()),
             pids: Vec::new(),
             namespaces: Vec::new(),
+            left_alone: false,
         };
         let kept = |state, reason: &str| item(Outcome::Kept, state, reason.to_string());
         let verdict = if let Some(why) = self.sweep.guard.keeps_cgroup(&ids) {

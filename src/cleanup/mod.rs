@@ -20,6 +20,7 @@
 
 mod cgroups;
 pub mod json;
+pub mod metrics;
 mod report;
 
 pub use report::{Item, ItemKind, Outcome, Report, Summary};
@@ -150,6 +151,7 @@ fn pin_item(pin: &Pin, outcome: Outcome, reason: impl Into<String>) -> Item {
         age_seconds: pin.age(SystemTime::now()).map(|a| a.as_secs()),
         pids: Vec::new(),
         namespaces: crate::list::path_rows(pin),
+        left_alone: false,
     }
 }
 
@@ -242,7 +244,10 @@ fn sweep_orphans(dir: &mut Inventory, plan: &Plan, guard: &Guard, report: &mut R
                     format!("orphan: no process, {age} old"),
                 ),
                 Ok(Removal::Gone) => pin_item(pin, Outcome::Kept, "gone during the sweep"),
-                Ok(Removal::LeftAlone(_, notes)) => pin_item(pin, Outcome::Kept, notes.join("; ")),
+                Ok(Removal::LeftAlone(_, notes)) => Item {
+                    left_alone: true,
+                    ..pin_item(pin, Outcome::Kept, notes.join("; "))
+                },
                 Err(e) => pin_item(pin, Outcome::Failed, e.to_string()),
             }
         };

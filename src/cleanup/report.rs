@@ -38,9 +38,17 @@ pub struct Item {
     pub pids: Vec<i32>,
     /// What each path of the pin held (pins only).
     pub namespaces: Vec<crate::list::PathRow>,
+    /// An orphan the sweep looked at again before removing and then did not
+    /// remove (part of it broken, or changed meanwhile).
+    pub left_alone: bool,
 }
 
 impl Item {
+    /// Kept for a reason the sweep cannot resolve on a later round.
+    fn needs_an_operator(&self) -> bool {
+        self.left_alone || matches!(self.state, Some(PinState::Broken | PinState::Foreign))
+    }
+
     /// Records the state the item was judged to be in, and the processes seen.
     pub(super) fn judged(self, state: PinState, pids: Vec<i32>) -> Item {
         Item {
@@ -104,12 +112,9 @@ impl Report {
                 Outcome::Removed => "removed",
                 Outcome::WouldRemove => "would remove",
                 Outcome::Failed => "failed",
-                // Reported, since they are never removed: things not ours.
-                Outcome::Kept
-                    if item.reason.starts_with("broken") || item.reason.starts_with("foreign") =>
-                {
-                    "kept"
-                }
+                // Reported, since the sweep will not remove them by itself:
+                // things not ours, and orphans it left alone.
+                Outcome::Kept if item.needs_an_operator() => "kept",
                 Outcome::Kept => continue,
             };
             let kind = match item.kind {
@@ -155,12 +160,19 @@ mod tests {
     use super::*;
 
     fn item(outcome: Outcome, reason: &str) -> Item {
+        // The state a sweep gives such a reason.
+        let state = match reason.split(':').next() {
+            Some("broken") => Some(PinState::Broken),
+            Some("foreign") => Some(PinState::Foreign),
+            Some("in use") => Some(PinState::InUse),
+            _ => None,
+        };
         Item {
             kind: ItemKind::Pin,
             name: "p".into(),
             outcome,
             reason: reason.into(),
-            state: None,
+            state,
             age_seconds: None,
             pids: Vec::new(),
             namespaces: vec![crate::list::PathRow {
@@ -170,6 +182,7 @@ mod tests {
                 host: false,
                 problem: None,
             }],
+            left_alone: false,
         }
     }
 
@@ -204,6 +217,25 @@ mod tests {
             text.lines().last(),
             Some("cleanup: found 5, removed 1, kept 3, failed 1")
         );
+    }
+
+    #[test]
+    fn kept_items_are_shown_by_state_not_by_their_words() {
+        let mut r = Report::default();
+        let mut left = item(Outcome::Kept, "p changed during the sweep; left alone");
+        left.state = Some(PinState::Orphan);
+        left.left_alone = true;
+        r.push(left);
+        // Words that look like a broken pin do not make an idle one shown.
+        let mut idle = item(Outcome::Kept, "broken-looking words");
+        idle.state = Some(PinState::Idle);
+        r.push(idle);
+        let text = r.text();
+        assert!(
+            text.contains("kept pin p (net): p changed during the sweep; left alone"),
+            "{text}"
+        );
+        assert!(!text.contains("broken-looking"), "{text}");
     }
 
     #[test]

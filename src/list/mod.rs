@@ -7,6 +7,7 @@
 //! the table or the JSON goes out in one buffer.
 
 pub mod json;
+pub mod metrics;
 
 use crate::classify::{classify_pin, OrphanRules, PinState, RuntimeSays};
 use crate::duration;

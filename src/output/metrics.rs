@@ -12,16 +12,17 @@
 //! can write their own file in one collector directory without clashing.
 //! `pinns_last_success_timestamp_seconds` survives a failed sweep: it is read
 //! back from the file being replaced.
+//!
+//! This module owns the format; each command says what it counts, beside
+//! its own code (`list::metrics`, `cleanup::metrics`).
 
 use crate::classify::PinState;
-use crate::cleanup::{ItemKind, Outcome, Report};
 use crate::error::{PathContext, Result};
-use crate::list::Listing;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::Path;
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 /// Every metric: name and help. One table, so both commands describe a
 /// family in the same words (the collector refuses differing help texts).
@@ -80,7 +81,7 @@ const METRICS: &[(&str, &str)] = &[
     ),
 ];
 
-const LAST_SUCCESS: &str = "pinns_last_success_timestamp_seconds";
+pub(crate) const LAST_SUCCESS: &str = "pinns_last_success_timestamp_seconds";
 
 /// The states every file lists, even at zero, so a rate or a comparison
 /// never meets a missing series.
@@ -94,10 +95,10 @@ const STATES: [PinState; 5] = [
 
 /// Samples of one file, by metric name, each with its labels.
 #[derive(Debug, Default)]
-struct Samples(BTreeMap<&'static str, Vec<(String, f64)>>);
+pub(crate) struct Samples(BTreeMap<&'static str, Vec<(String, f64)>>);
 
 impl Samples {
-    fn add(&mut self, name: &'static str, labels: &str, value: f64) {
+    pub(crate) fn add(&mut self, name: &'static str, labels: &str, value: f64) {
         debug_assert!(METRICS.iter().any(|(n, _)| *n == name), "{name}");
         self.0
             .entry(name)
@@ -105,7 +106,7 @@ impl Samples {
             .push((labels.to_string(), value));
     }
 
-    fn render(&self) -> String {
+    pub(crate) fn render(&self) -> String {
         let mut out = String::new();
         for (name, help) in METRICS {
             let Some(samples) = self.0.get(name) else {
@@ -133,7 +134,11 @@ fn state_name(state: PinState) -> String {
         .unwrap_or_else(|| state.to_string())
 }
 
-fn pins_by_state(samples: &mut Samples, command: &str, states: impl Iterator<Item = PinState>) {
+pub(crate) fn pins_by_state(
+    samples: &mut Samples,
+    command: &str,
+    states: impl Iterator<Item = PinState>,
+) {
     let mut counts: BTreeMap<String, usize> = STATES.iter().map(|s| (state_name(*s), 0)).collect();
     for state in states {
         *counts.entry(state_name(state)).or_default() += 1;
@@ -147,107 +152,9 @@ fn pins_by_state(samples: &mut Samples, command: &str, states: impl Iterator<Ite
     }
 }
 
-fn unix(t: SystemTime) -> f64 {
+pub(crate) fn unix(t: SystemTime) -> f64 {
     t.duration_since(SystemTime::UNIX_EPOCH)
         .map_or(0.0, |d| d.as_secs() as f64)
-}
-
-/// The textfile for a `list` run.
-pub fn list_text(l: &Listing, now: SystemTime) -> String {
-    let mut s = Samples::default();
-    pins_by_state(&mut s, "list", l.pins.iter().map(|r| r.state));
-    let foreign = l
-        .pins
-        .iter()
-        .flat_map(|r| &r.namespaces)
-        .filter(|n| n.content == "broken")
-        .count();
-    s.add("pinns_foreign_entries", "command=\"list\"", foreign as f64);
-    s.add(
-        "pinns_last_run_timestamp_seconds",
-        "command=\"list\"",
-        unix(now),
-    );
-    s.render()
-}
-
-/// What one sweep came to; `report` is `None` when the sweep itself failed
-/// (the error is printed by `main`).
-pub struct Sweep<'a> {
-    pub report: Option<&'a Report>,
-    /// The sweep looked at every pin (`--orphans`), so pins by state mean
-    /// something.
-    pub all_pins: bool,
-    pub started: SystemTime,
-    pub duration: Duration,
-    /// `pinns_last_success_timestamp_seconds` of the file being replaced.
-    pub previous_success: Option<f64>,
-}
-
-/// The textfile for one sweep.
-pub fn sweep_text(sw: &Sweep<'_>) -> String {
-    let mut s = Samples::default();
-    let c = "command=\"cleanup\"";
-    let success = sw.report.is_some_and(|r| !r.any_failed());
-    if let Some(r) = sw.report {
-        let items = |kind: ItemKind, outcome: Option<Outcome>| {
-            r.items
-                .iter()
-                .filter(|i| i.kind == kind && i.state == Some(PinState::Orphan))
-                .filter(|i| outcome.map_or(true, |o| i.outcome == o))
-                .count() as f64
-        };
-        if sw.all_pins {
-            let pins = r.items.iter().filter(|i| i.kind == ItemKind::Pin);
-            pins_by_state(&mut s, "cleanup", pins.filter_map(|i| i.state));
-        }
-        let foreign = r
-            .items
-            .iter()
-            .flat_map(|i| &i.namespaces)
-            .filter(|n| n.content == "broken")
-            .count();
-        s.add("pinns_foreign_entries", c, foreign as f64);
-        s.add("pinns_orphans_found", "", items(ItemKind::Pin, None));
-        s.add(
-            "pinns_orphans_removed",
-            "",
-            items(ItemKind::Pin, Some(Outcome::Removed)),
-        );
-        s.add(
-            "pinns_orphans_failed",
-            "",
-            items(ItemKind::Pin, Some(Outcome::Failed)),
-        );
-        s.add("pinns_cgroups_leaked", "", items(ItemKind::Cgroup, None));
-        s.add(
-            "pinns_cgroups_removed",
-            "",
-            items(ItemKind::Cgroup, Some(Outcome::Removed)),
-        );
-        s.add(
-            "pinns_cgroups_failed",
-            "",
-            items(ItemKind::Cgroup, Some(Outcome::Failed)),
-        );
-        s.add("pinns_sweep_dry_run", "", if r.dry_run { 1.0 } else { 0.0 });
-    }
-    s.add("pinns_last_run_timestamp_seconds", c, unix(sw.started));
-    s.add(
-        "pinns_sweep_duration_seconds",
-        "",
-        sw.duration.as_secs_f64(),
-    );
-    s.add("pinns_sweep_success", "", if success { 1.0 } else { 0.0 });
-    let last = if success {
-        Some(unix(sw.started))
-    } else {
-        sw.previous_success
-    };
-    if let Some(t) = last {
-        s.add(LAST_SUCCESS, "", t);
-    }
-    s.render()
 }
 
 /// `pinns_last_success_timestamp_seconds` in a textfile we wrote before.
@@ -294,123 +201,4 @@ pub fn write_atomic(path: &Path, text: &str) -> Result<()> {
         let _ = std::fs::remove_file(&tmp);
     }
     result
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::cleanup::Item;
-
-    fn item(kind: ItemKind, outcome: Outcome, state: Option<PinState>) -> Item {
-        Item {
-            kind,
-            name: "x".into(),
-            outcome,
-            reason: String::new(),
-            state,
-            age_seconds: None,
-            pids: Vec::new(),
-            namespaces: Vec::new(),
-        }
-    }
-
-    fn value(text: &str, series: &str) -> Option<f64> {
-        text.lines()
-            .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
-    }
-
-    #[test]
-    fn a_sweep_counts_by_kind_and_outcome() {
-        let o = Some(PinState::Orphan);
-        let report = Report {
-            items: vec![
-                item(ItemKind::Pin, Outcome::Removed, o),
-                item(ItemKind::Pin, Outcome::Removed, o),
-                item(ItemKind::Pin, Outcome::Failed, o),
-                item(ItemKind::Pin, Outcome::Kept, Some(PinState::InUse)),
-                item(ItemKind::Cgroup, Outcome::Removed, o),
-                item(ItemKind::Cgroup, Outcome::Kept, Some(PinState::InUse)),
-            ],
-            summary: crate::cleanup::Summary {
-                failed: 1,
-                ..Default::default()
-            },
-            ..Report::default()
-        };
-        let started = SystemTime::UNIX_EPOCH + Duration::from_secs(1000);
-        let text = sweep_text(&Sweep {
-            report: Some(&report),
-            all_pins: true,
-            started,
-            duration: Duration::from_millis(1500),
-            previous_success: Some(900.0),
-        });
-        assert_eq!(value(&text, "pinns_orphans_found"), Some(3.0));
-        assert_eq!(value(&text, "pinns_orphans_removed"), Some(2.0));
-        assert_eq!(value(&text, "pinns_orphans_failed"), Some(1.0));
-        assert_eq!(value(&text, "pinns_cgroups_leaked"), Some(1.0));
-        assert_eq!(value(&text, "pinns_cgroups_removed"), Some(1.0));
-        assert_eq!(
-            value(&text, "pinns_pins{command=\"cleanup\",state=\"orphan\"}"),
-            Some(3.0)
-        );
-        assert_eq!(
-            value(&text, "pinns_pins{command=\"cleanup\",state=\"in-use\"}"),
-            Some(1.0)
-        );
-        assert_eq!(
-            value(&text, "pinns_pins{command=\"cleanup\",state=\"broken\"}"),
-            Some(0.0)
-        );
-        assert_eq!(value(&text, "pinns_sweep_duration_seconds"), Some(1.5));
-        // A failed sweep keeps the previous success time.
-        assert_eq!(value(&text, "pinns_sweep_success"), Some(0.0));
-        assert_eq!(previous_success(&text), Some(900.0));
-    }
-
-    #[test]
-    fn success_time_is_this_sweep_or_carried_over() {
-        let ok = Report::default();
-        let started = SystemTime::UNIX_EPOCH + Duration::from_secs(2000);
-        let sweep = |report, previous_success| {
-            sweep_text(&Sweep {
-                report,
-                all_pins: false,
-                started,
-                duration: Duration::ZERO,
-                previous_success,
-            })
-        };
-        let text = sweep(Some(&ok), Some(5.0));
-        assert_eq!(previous_success(&text), Some(2000.0));
-        assert!(
-            !text.contains("pinns_pins"),
-            "no pin states without --orphans"
-        );
-        let text = sweep(None, Some(5.0));
-        assert_eq!(previous_success(&text), Some(5.0));
-        assert_eq!(value(&text, "pinns_sweep_success"), Some(0.0));
-        let text = sweep(None, None);
-        assert_eq!(previous_success(&text), None);
-    }
-
-    #[test]
-    fn every_family_has_help_and_type_first() {
-        let text = sweep_text(&Sweep {
-            report: Some(&Report::default()),
-            all_pins: true,
-            started: SystemTime::now(),
-            duration: Duration::ZERO,
-            previous_success: None,
-        });
-        let mut declared = Vec::new();
-        for line in text.lines() {
-            if let Some(rest) = line.strip_prefix("# TYPE ") {
-                declared.push(rest.split(' ').next().unwrap().to_string());
-            } else if !line.starts_with('#') {
-                let name = line.split(['{', ' ']).next().unwrap();
-                assert_eq!(declared.last().map(String::as_str), Some(name), "{text}");
-            }
-        }
-    }
 }
