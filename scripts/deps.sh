@@ -11,7 +11,7 @@ packages=(runc crun catatonit busybox-static strace jq iproute2 util-linux procp
   conmon containernetworking-plugins skopeo libseccomp2 libsqlite3-0 tar xz-utils
   # packaging/ci-package-check.sh: lint both packages, build the RPM, check the units
   lintian rpmlint rpm systemd binutils
-  # tests/it/generated.rs runs the zsh and fish completions
+  # tests/it/generated/completions.rs runs the zsh and fish completions
   zsh fish
   # tests/it/common/threads.c (a pod alive only through a thread)
   gcc libc6-dev)
