@@ -4,7 +4,7 @@
 //! in a v2 and a v1 hierarchy, periodic sweeping and bad inputs. Shared here:
 //! the JSON report of a run and the CRI-O-shaped names the tests pin.
 
-mod bad_input;
+mod bad_inputs;
 mod cgroups;
 mod foreign;
 mod interval;

@@ -4,10 +4,10 @@
 //! and `PINNS_TEST_CRIO_DIR` (see tests/it/common/crio/mod.rs). Shared here:
 //! starting the instance and reading a container's namespaces and sysctls.
 
-mod enter_cleanup;
+mod crictl_lookups;
 mod lifecycle;
 mod namespaces;
-mod sysctls;
+mod sysctl_handling;
 
 use crate::common;
 use crate::common::crio;

@@ -3,7 +3,7 @@
 //! prints a CRI-O-shaped `inspectp` answer pointing at real pins. Shared here:
 //! running `pinns enter` and reading the fields its command prints.
 
-mod bad_input;
+mod bad_inputs;
 mod cpus;
 mod namespaces;
 mod process;

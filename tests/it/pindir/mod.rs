@@ -5,8 +5,8 @@
 //! (`delay_enter`/`delay_exit` to give the test time to swap, `error` to fail
 //! a later step). Run as root. Shared here: running pinns under strace.
 
+mod concurrent;
 mod mount_table;
-mod races;
 mod swaps;
 
 use crate::common;

@@ -1,4 +1,4 @@
-//! `pinns enter --pod` and `cleanup --keep-from-crictl` against the live
+//! `pinns enter --pod` and `cleanup --keep-from-crictl` looking pods up in the live
 //! instance through its crictl.
 
 use super::{assert_ns_dir_empty, ctr_ns, pin, start_default};
