@@ -1,6 +1,6 @@
 //! Each injected failure rolls the pin back completely.
 
-use super::{lingering, strace, Baseline, Scenario, ERRNO, SCENARIOS, WATCHED};
+use super::{lingering, strace_inject, Baseline, Scenario, ERRNO, SCENARIOS, WATCHED};
 use crate::common;
 use common::*;
 
@@ -17,16 +17,7 @@ struct Tally {
 fn inject(s: &Scenario, baseline: &Baseline, syscall: &str, nth: usize, tally: &mut Tally) {
     let t = TestDir::new();
     let before = t.snapshot(&WATCHED);
-    let out = strace(
-        &t,
-        s,
-        &[
-            "-o".into(),
-            "/dev/null".into(),
-            format!("--trace={syscall}"),
-            format!("--inject={syscall}:error={ERRNO}:when={nth}"),
-        ],
-    );
+    let out = strace_inject(&t, s, syscall, &format!("error={ERRNO}"), nth);
     let what = format!("{} / {syscall} #{nth}", s.name);
     let stderr = String::from_utf8_lossy(&out.stderr).to_string();
     tally.injected += 1;

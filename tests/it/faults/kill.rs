@@ -1,6 +1,6 @@
 //! pinns killed at each step leaves only what `pinns cleanup` removes.
 
-use super::{lingering, strace, Baseline, Scenario, SCENARIOS, WATCHED};
+use super::{lingering, strace_inject, Baseline, Scenario, SCENARIOS, WATCHED};
 use crate::common;
 use common::*;
 
@@ -29,16 +29,7 @@ fn wait_until_gone(t: &TestDir, what: &str) {
 fn kill_at(s: &Scenario, syscall: &str, nth: usize) -> bool {
     let t = TestDir::new();
     let before = t.snapshot(&WATCHED);
-    let out = strace(
-        &t,
-        s,
-        &[
-            "-o".into(),
-            "/dev/null".into(),
-            format!("--trace={syscall}"),
-            format!("--inject={syscall}:signal=KILL:when={nth}"),
-        ],
-    );
+    let out = strace_inject(&t, s, syscall, "signal=KILL", nth);
     let what = format!("{} / SIGKILL at {syscall} #{nth}", s.name);
     wait_until_gone(&t, &what);
     assert_eq!(

@@ -201,6 +201,27 @@ const RUNTIME_FILES: &[&str] = &["\"/etc/ld.so.cache\"", ".so", "\"/proc/self/ma
 
 /// Runs pinns under strace, without the test harness's LD_LIBRARY_PATH (it
 /// would add dozens of loader lookups that are not ours).
+/// The scenario's pin under strace, with `action` (`error=E`, `signal=KILL`)
+/// injected into the `nth` call of `syscall`.
+fn strace_inject(
+    t: &TestDir,
+    s: &Scenario,
+    syscall: &str,
+    action: &str,
+    nth: usize,
+) -> std::process::Output {
+    strace(
+        t,
+        s,
+        &[
+            "-o".into(),
+            "/dev/null".into(),
+            format!("--trace={syscall}"),
+            format!("--inject={syscall}:{action}:when={nth}"),
+        ],
+    )
+}
+
 fn strace(t: &TestDir, s: &Scenario, strace_args: &[String]) -> std::process::Output {
     Command::new("strace")
         .args(["-f", "-qq"])
