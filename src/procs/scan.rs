@@ -4,7 +4,9 @@
 
 use super::{pids, tids, TaskId};
 use crate::ns::NsKind;
-use crate::sys::proclinks::ProcDir;
+use crate::sys::{self, proclinks::ProcDir};
+use nix::errno::Errno;
+use std::cell::Cell;
 use std::collections::{BTreeSet, HashMap};
 
 /// Tasks by namespace, from one scan of `/proc`.
@@ -28,7 +30,7 @@ impl NsIndex {
         let Ok(proc) = ProcDir::open() else {
             return index;
         };
-        for task in candidate_tasks(&proc) {
+        for task in candidate_tasks(&proc, numbers_ours(&proc)) {
             for &kind in kinds {
                 if let Some(ino) = link_inode(&proc, task, kind) {
                     index.add(kind, ino, task);
@@ -74,8 +76,8 @@ pub fn members(wanted: &[(NsKind, u64)], worth_reading: impl Fn(i32) -> bool) ->
     let Ok(proc) = ProcDir::open() else {
         return Vec::new();
     };
-    let ours = proc.own_pid().ok() == Some(std::process::id() as i32);
-    let mut found: Vec<TaskId> = candidate_tasks(&proc)
+    let ours = numbers_ours(&proc);
+    let mut found: Vec<TaskId> = candidate_tasks(&proc, ours)
         .filter(|task| !ours || worth_reading(task.tid))
         .filter(|&task| {
             wanted
@@ -88,24 +90,37 @@ pub fn members(wanted: &[(NsKind, u64)], worth_reading: impl Fn(i32) -> bool) ->
     found
 }
 
+/// Whether this `/proc` numbers tasks as our PID namespace does, so that
+/// its numbers may be given to calls that take a process id.
+fn numbers_ours(proc: &ProcDir) -> bool {
+    proc.own_pid().ok() == Some(std::process::id() as i32)
+}
+
 /// Every task that may live in a pod's namespaces: all but kernel threads,
 /// which live in the initial namespaces and are most of the tasks on a
-/// many-CPU node (see [`Scan`]).
-fn candidate_tasks(proc: &ProcDir) -> impl Iterator<Item = TaskId> + '_ {
+/// many-CPU node (see [`Scan`]). `ours`: see [`numbers_ours`].
+fn candidate_tasks(proc: &ProcDir, ours: bool) -> impl Iterator<Item = TaskId> + '_ {
     let pids = pids();
     // Read after the listing: a kernel thread listed was already a child.
-    let scan = Scan::new(proc);
+    let scan = Scan::new(proc, ours);
     pids.into_iter()
         .flat_map(move |pid| scan.process_tasks(pid))
 }
 
 /// How kernel threads are left out cheaply. Every kernel thread but
 /// kthreadd is a child of kthreadd, and one read of its `children` file
-/// names them all (kthreadd itself is tested first): a child with no program (`/proc/PID/exe` reads ENOENT)
-/// is a kernel thread, one `readlink` each; the only other children of
-/// kthreadd are usermode helpers, programs like any other. Any other
-/// process of one task is its leader, looked at without a listing of its
-/// tasks; one that exited has no namespace links to match.
+/// names them all (kthreadd itself is tested first). A child of kthreadd
+/// is a kernel thread when it has no user memory: `kcmp` finds it sharing
+/// kthreadd's (absent) address space, one call with no path walked; or,
+/// where that cannot be asked or finds memory (a kernel thread may borrow
+/// a process's), when it has no program (`/proc/PID/exe` reads ENOENT,
+/// one `readlink`). The only other children of kthreadd are usermode
+/// helpers, programs like any other. No user memory means no program
+/// (the program is a property of the memory), so the `kcmp` answer leaves
+/// out only what the `exe` test would (`kcmp_leaves_out_only_kernel_threads`
+/// checks it against every child of kthreadd). Any other process of one
+/// task is its leader, looked at without a listing of its tasks; one that
+/// exited has no namespace links to match.
 ///
 /// The `children` file may miss a child that exits while it is read, and
 /// it is absent without CONFIG_PROC_CHILDREN, or where PID 2 is not
@@ -115,12 +130,17 @@ fn candidate_tasks(proc: &ProcDir) -> impl Iterator<Item = TaskId> + '_ {
 struct Scan<'a> {
     proc: &'a ProcDir,
     kthreadd_children: Option<BTreeSet<i32>>,
+    /// Whether `kcmp` is asked: only where this `/proc`'s numbers are our
+    /// PID namespace's (the call takes ours), and no longer once it failed
+    /// other than for a task gone, as it then fails for every task (no
+    /// CONFIG_KCMP, a seccomp filter).
+    kcmp_works: Cell<bool>,
 }
 
 const KTHREADD: i32 = 2;
 
 impl<'a> Scan<'a> {
-    fn new(proc: &'a ProcDir) -> Scan<'a> {
+    fn new(proc: &'a ProcDir, ours: bool) -> Scan<'a> {
         let kthreadd_children = is_kernel_thread(proc, KTHREADD)
             .then(|| proc.children(KTHREADD).ok())
             .flatten()
@@ -128,13 +148,14 @@ impl<'a> Scan<'a> {
         Scan {
             proc,
             kthreadd_children,
+            kcmp_works: Cell::new(ours),
         }
     }
 
     /// The tasks of process `pid`, none for a kernel thread.
     fn process_tasks(&self, pid: i32) -> Vec<TaskId> {
         let tids = match &self.kthreadd_children {
-            Some(kthreads) if kthreads.contains(&pid) && !self.has_exe(pid) => Vec::new(),
+            Some(kthreads) if kthreads.contains(&pid) && self.is_kthread_child(pid) => Vec::new(),
             Some(_) => self.tids(pid),
             None if is_kernel_thread(self.proc, pid) => Vec::new(),
             None => self.tids(pid),
@@ -150,6 +171,20 @@ impl<'a> Scan<'a> {
             Ok(1) => vec![pid],
             _ => tids(pid),
         }
+    }
+
+    /// Whether `pid`, a child of kthreadd, is a kernel thread (see [`Scan`]).
+    fn is_kthread_child(&self, pid: i32) -> bool {
+        // kthreadd compared with itself says nothing.
+        if pid != KTHREADD && self.kcmp_works.get() {
+            match sys::process::shares_address_space(pid, KTHREADD) {
+                Ok(true) => return true,
+                Ok(false) => {}
+                Err(e) if e.errno() == Some(Errno::ESRCH) => {}
+                Err(_) => self.kcmp_works.set(false),
+            }
+        }
+        !self.has_exe(pid)
     }
 
     fn has_exe(&self, pid: i32) -> bool {
@@ -278,7 +313,7 @@ mod tests {
         // kernel thread: no task of it is looked at.
         if let Ok(comm) = std::fs::read_to_string("/proc/2/comm") {
             assert_eq!(is_kernel_thread(&proc, 2), comm.trim() == "kthreadd");
-            let scan = Scan::new(&proc);
+            let scan = Scan::new(&proc, true);
             assert_eq!(scan.kthreadd_children.is_some(), comm.trim() == "kthreadd");
             assert_eq!(scan.process_tasks(2).is_empty(), comm.trim() == "kthreadd");
             // Every child of kthreadd without a program is left out.
@@ -288,7 +323,7 @@ mod tests {
                 }
             }
         }
-        let scan = Scan::new(&proc);
+        let scan = Scan::new(&proc, true);
         assert!(scan.process_tasks(me).contains(&task));
         assert!(!is_kernel_thread(&proc, me));
         // A single-threaded process is its leader, found without a listing.
@@ -302,6 +337,42 @@ mod tests {
         child.kill().unwrap();
         child.wait().unwrap();
         assert!(scan.process_tasks(pid).is_empty());
+    }
+
+    #[test]
+    fn kcmp_leaves_out_only_kernel_threads() {
+        let me = std::process::id() as i32;
+        let proc = ProcDir::open().unwrap();
+        let scan = Scan::new(&proc, numbers_ours(&proc));
+        // The rule before `kcmp`, and where it cannot be asked: `exe` only.
+        let exe_only = Scan::new(&proc, false);
+        let Some(children) = scan.kthreadd_children.clone() else {
+            return; // PID 2 is not kthreadd here: `kcmp` is never asked.
+        };
+        // A program has user memory: it is never taken for a kernel thread.
+        assert!(!sys::process::shares_address_space(me, KTHREADD).unwrap());
+        assert!(!scan.is_kthread_child(me));
+        let mut without_memory = 0;
+        for child in children.into_iter().filter(|c| *c != KTHREADD) {
+            // Both rules give every child of kthreadd the same tasks.
+            assert_eq!(
+                scan.process_tasks(child),
+                exe_only.process_tasks(child),
+                "{child}"
+            );
+            // What `kcmp` leaves out, the `exe` test leaves out too.
+            match sys::process::shares_address_space(child, KTHREADD) {
+                Ok(true) => {
+                    without_memory += 1;
+                    assert!(!scan.has_exe(child), "{child} has a program");
+                }
+                Ok(false) => {}
+                Err(e) => assert_eq!(e.errno(), Some(Errno::ESRCH), "{child}: {e}"),
+            }
+        }
+        // kthreadd's children are kernel threads but for a rare helper.
+        assert!(without_memory > 0);
+        assert!(scan.kcmp_works.get(), "kcmp failed on this kernel");
     }
 
     proptest! {

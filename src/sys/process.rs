@@ -167,6 +167,26 @@ pub fn kill_and_reap(child: Pid) {
     reap(child);
 }
 
+/// Whether tasks `a` and `b` share one address space, as `kcmp(2)` with
+/// KCMP_VM answers (it compares the tasks' memory descriptors). A kernel
+/// thread has none, so two kernel threads compare equal, and a task
+/// compared with kthreadd is equal only when it has no user memory either:
+/// one call, no `/proc` path walked. It asks the access a `/proc/PID/exe`
+/// read asks (ptrace read of both tasks). Fails with ESRCH once either is
+/// gone, ENOSYS without CONFIG_KCMP, EPERM where it is refused (a seccomp
+/// filter, ptrace rules).
+pub fn shares_address_space(a: i32, b: i32) -> Result<bool> {
+    // <linux/kcmp.h>: enum kcmp_type { KCMP_FILE, KCMP_VM, ... }.
+    const KCMP_VM: libc::c_long = 1;
+    // SAFETY: no pointers involved; KCMP_VM takes no further arguments.
+    let rc = unsafe { libc::syscall(libc::SYS_kcmp, a, b, KCMP_VM, 0, 0) };
+    // 0: the same; 1 and 2: ordered, 3: unordered, all different.
+    match Errno::result(rc) {
+        Ok(order) => Ok(order == 0),
+        Err(e) => Err(Error::call(format!("kcmp({a}, {b}, KCMP_VM)"), e)),
+    }
+}
+
 /// Becomes root of the current user namespace (ids must be mapped).
 pub fn become_namespace_root() -> Result<()> {
     nix::unistd::setresgid(Gid::from_raw(0), Gid::from_raw(0), Gid::from_raw(0))
@@ -228,6 +248,33 @@ fn read_answer(op: &str, channel: &Channel) -> Result<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn address_spaces_are_shared_by_threads_only() {
+        let me = std::process::id() as i32;
+        assert!(shares_address_space(me, me).unwrap());
+        // A thread of ours shares our memory; a child process has its own.
+        let (tx, rx) = std::sync::mpsc::channel();
+        let (stop_tx, stop_rx) = std::sync::mpsc::channel::<()>();
+        let worker = std::thread::spawn(move || {
+            tx.send(nix::unistd::gettid().as_raw()).unwrap();
+            let _ = stop_rx.recv();
+        });
+        let tid = rx.recv().unwrap();
+        assert!(shares_address_space(me, tid).unwrap());
+        let mut child = std::process::Command::new("sleep")
+            .arg("30")
+            .spawn()
+            .unwrap();
+        let pid = child.id() as i32;
+        assert!(!shares_address_space(me, pid).unwrap());
+        child.kill().unwrap();
+        child.wait().unwrap();
+        let gone = shares_address_space(me, pid).unwrap_err();
+        assert_eq!(gone.errno(), Some(Errno::ESRCH), "{gone}");
+        stop_tx.send(()).unwrap();
+        worker.join().unwrap();
+    }
 
     #[test]
     fn a_child_answers_in_parts_of_any_length() {
