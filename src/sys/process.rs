@@ -3,9 +3,10 @@
 //! says it failed (`fail`), and credentials inside a new user namespace.
 //!
 //! Every fork of pinns is built on [`fork_with_channel`]: the pin helper
-//! that creates user and mount namespaces, [`run_in_child`] (a look inside
-//! a namespace we must not join ourselves) and `exec::run` (the command of
-//! `pinns enter`, whose channel closes at exec).
+//! that creates user and mount namespaces and [`run_in_child`] (a look
+//! inside a namespace we must not join ourselves). The command of `pinns
+//! enter` is the one child that is not forked: `exec::run` spawns it on
+//! our memory until it execs, as it needs no work of its own before.
 
 use crate::error::{Error, Result};
 use nix::errno::Errno;

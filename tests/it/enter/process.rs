@@ -118,3 +118,61 @@ fn ctrl_c_on_a_terminal_reaches_the_command_and_pinns_survives_it() {
     // 42 is the command's status: pinns outlived the ^C and passed it on.
     assert_eq!(script.wait().unwrap().code(), Some(42), "{rest:?}");
 }
+
+#[test]
+fn the_command_dies_with_pinns_killed_and_starts_in_the_joined_namespaces() {
+    let t = TestDir::new();
+    t.pin("death", &["-u"]);
+    let pins = t.pins();
+    let mut child = Command::new(BIN)
+        .args(["enter", "-d", path_str(&pins), "death", "--", "sh", "-c"])
+        // `exec`: the command itself (this pid) is what must die.
+        .arg("echo pid=$$; echo uts=$(readlink /proc/self/ns/uts); exec sleep 30")
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let pid: i32 = field(&lines.next().unwrap().unwrap(), "pid=")
+        .parse()
+        .unwrap();
+    let uts = lines.next().unwrap().unwrap();
+    let pinned = std::fs::metadata(pins.join("utsns/death")).unwrap();
+    let want = format!("uts=uts:[{}]", std::os::unix::fs::MetadataExt::ino(&pinned));
+    assert_eq!(uts, want);
+    // The command is a child of pinns, not of this test.
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let ppid: u32 = stat
+        .rsplit(')')
+        .next()
+        .unwrap()
+        .split_whitespace()
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(ppid, child.id());
+    child.kill().unwrap();
+    child.wait().unwrap();
+    // Gone or a zombie waiting for its new parent, within ~5 s.
+    let dead = (0..100).any(|_| {
+        let state = std::fs::read_to_string(format!("/proc/{pid}/stat")).map(|s| {
+            s.rsplit(')')
+                .next()
+                .unwrap_or("")
+                .trim_start()
+                .starts_with('Z')
+        });
+        if matches!(state, Err(_) | Ok(true)) {
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        false
+    });
+    if !dead {
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(pid),
+            nix::sys::signal::Signal::SIGKILL,
+        );
+    }
+    assert!(dead, "the command {pid} outlived pinns killed by SIGKILL");
+}
