@@ -9,6 +9,7 @@ use crate::procs;
 use crate::sys;
 use crate::task::TaskSched;
 use nix::errno::Errno;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 /// Test seam, compiled into debug builds only (what `cargo test` runs): a
@@ -50,8 +51,8 @@ fn pod_tasks(targets: &[Opened], online: &CpuSet) -> Result<Vec<TaskSched>> {
     let mut kinds = Vec::new();
     // The members of these are "the pod" for CPU placement (see NsKind::pod_own).
     for t in targets.iter().filter(|t| t.kind.pod_own()) {
-        let own = format!("/proc/self/ns/{}", t.kind);
-        if procs::ns_inode(Path::new(&own)).at("stat", &own)? != t.inode {
+        let own = procs::own_ns_inode(t.kind).at("readlink", procs::own_ns_path(t.kind))?;
+        if own != t.inode {
             kinds.push((t.kind, t.inode));
         }
     }
@@ -95,7 +96,13 @@ fn sysfs_cpu_dir() -> PathBuf {
 /// NO_HZ_FULL has no `nohz_full`) is the empty set.
 fn read_cpu_list(dir: &Path, file: &str, required: bool) -> Result<CpuSet> {
     let path = dir.join(file);
-    match std::fs::read_to_string(&path) {
+    // Read through `take`: a `File` asks its size first, and a sysfs file
+    // has none to tell (it says 4096).
+    let read = std::fs::File::open(&path).and_then(|f| {
+        let mut text = String::with_capacity(256);
+        f.take(u64::MAX).read_to_string(&mut text).map(|_| text)
+    });
+    match read {
         Ok(text) => Ok(CpuSet::parse(&text)?),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => Ok(CpuSet::default()),
         Err(e) => Err(e).at("read", path),

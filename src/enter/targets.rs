@@ -159,7 +159,7 @@ fn open_all(
     pins: Option<&(Option<PinDir>, PinName)>,
 ) -> Result<Vec<Opened>> {
     let own_user =
-        procs::ns_inode(Path::new("/proc/self/ns/user")).at("stat", "/proc/self/ns/user")?;
+        procs::own_ns_inode(NsKind::User).at("readlink", procs::own_ns_path(NsKind::User))?;
     let mut targets = Vec::new();
     for c in candidates {
         let opened = match pins {
