@@ -8,7 +8,7 @@
 //! 2. find the pod's tasks and choose the CPUs (reads the host's `/proc`);
 //! 3. set affinity, SCHED_OTHER and nice on ourselves (inherited by the command);
 //! 4. join the namespaces;
-//! 5. fork (the command lands in a joined PID namespace), exec, wait.
+//! 5. spawn the command (it lands in a joined PID namespace), wait for it.
 
 mod inputs;
 mod join;

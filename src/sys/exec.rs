@@ -52,10 +52,7 @@ pub fn run(argv: &[OsString]) -> Result<u8> {
         .map_err(|e| Error::call("block signals", e))?;
     let signals = SignalFd::with_flags(&mask, SfdFlags::SFD_CLOEXEC)
         .map_err(|e| Error::call("signalfd", e))?;
-    let child = spawn(&cargs, &old_mask)?.map_err(|errno| Error::Exec {
-        program: argv[0].to_string_lossy().into_owned(),
-        errno,
-    })?;
+    let child = spawn(&cargs, &old_mask)?;
     supervise(child, &signals)
 }
 
@@ -88,9 +85,9 @@ struct Job<'a> {
 /// ever allocated.
 const STACK: usize = 64 * 1024;
 
-/// Starts the child (see the module's text). `Ok(Err(errno))`: it could not
-/// exec, and has been reaped.
-fn spawn(cargs: &[CString], mask: &SigSet) -> Result<std::result::Result<Pid, Errno>> {
+/// Starts the child (see the module's text); one that could not exec is
+/// reaped, and its reason returned.
+fn spawn(cargs: &[CString], mask: &SigSet) -> Result<Pid> {
     let argv: Vec<*const c_char> = cargs
         .iter()
         .map(|a| a.as_ptr())
@@ -122,10 +119,13 @@ fn spawn(cargs: &[CString], mask: &SigSet) -> Result<std::result::Result<Pid, Er
     let child = Pid::from_raw(pid);
     drop(stack);
     match job.failed.load(Ordering::SeqCst) {
-        0 => Ok(Ok(child)),
+        0 => Ok(child),
         errno => {
             process::reap(child);
-            Ok(Err(Errno::from_raw(errno)))
+            Err(Error::Exec {
+                program: cargs[0].to_string_lossy().into_owned(),
+                errno: Errno::from_raw(errno),
+            })
         }
     }
 }
@@ -146,6 +146,7 @@ extern "C" fn child_main(arg: *mut c_void) -> c_int {
         if ready {
             libc::execvp(job.argv[0], job.argv.as_ptr());
         }
+        // Never 0, which means "exec'd": a gone parent sets no errno.
         job.failed.store(Errno::last_raw().max(1), Ordering::SeqCst);
         libc::_exit(127)
     }
