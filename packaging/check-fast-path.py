@@ -49,7 +49,7 @@ CLEAN = (".rodata", ".text", ".bss")
 # Functions of Rust's panic and allocation-failure paths, mangled (legacy or
 # v0) or not: all of them end in the panic runtime.
 PANIC_RE = re.compile(
-    r"panic|unwrap_failed|expect_failed|_fail(?:17h|E|$)|rust_begin_unwind"
+    r"panic|unwrap_failed|expect_failed|_fail(?:17h|E|$|\.)|rust_begin_unwind"
     r"|handle_alloc_error|capacity_overflow|raw_vec.*handle_error"
 )
 # Archive members that are glibc (or the C run-time files linked with it).
@@ -63,6 +63,10 @@ GLIBC_NAME_RE = re.compile(
     r"|^_IO_|^__(?:syscall_error|errno_location|assert_fail|stack_chk_fail)$"
     r"|^(?:syscall|malloc|calloc|realloc|free|abort|exit|_exit|write|read)$"
 )
+
+
+# .text.unlikely and its kin: section kinds, not function names.
+SECTION_WORDS = {"unlikely", "hot", "startup", "exit", "split"}
 
 
 class Fail(Exception):
@@ -211,7 +215,7 @@ def check_relocations(relocs, secs):
 
 def read_map(path):
     """Input sections (addr, size, object, section) and symbols (addr, name)
-    of a GNU ld or lld map, plus the .text output section (addr, size)."""
+    of a GNU ld or lld map, plus the output sections {name: (addr, size)}."""
     with open(path, errors="replace") as f:
         lines = f.read().splitlines()
     if lines and lines[0].split()[:3] == ["VMA", "LMA", "Size"]:
@@ -223,28 +227,27 @@ def read_lld_map(lines):
     # VMA LMA Size Align, then the name indented by level: 1 output section,
     # 9 input section ("object:(section)"), 17 symbol.
     row = re.compile(r"^\s*([0-9a-f]+)\s+[0-9a-f]+\s+([0-9a-f]+)\s+\d+ (\s*)(\S.*)$")
-    inputs, syms, text = [], [], None
+    inputs, syms, outs = [], [], {}
     for line in lines[1:]:
         m = row.match(line)
         if not m:
             continue
         addr, size, indent, rest = int(m.group(1), 16), int(m.group(2), 16), len(m.group(3)), m.group(4)
         if indent == 0:
-            if rest == ".text":
-                text = (addr, size)
+            outs[rest] = (addr, size)
         elif ":(" in rest and rest.endswith(")") and indent < 16:
             obj, sec = rest[:-1].split(":(", 1)
             inputs.append((addr, size, obj, sec))
         elif indent >= 16:
             syms.append((addr, rest))
-    return inputs, syms, text
+    return inputs, syms, outs
 
 
 def read_gnu_map(lines):
     out_re = re.compile(r"^(\S+)\s+0x([0-9a-f]+)\s+0x([0-9a-f]+)")
     in_re = re.compile(r"^ (\S+)?\s+0x([0-9a-f]+)\s+0x([0-9a-f]+) (\S.*)$")
     sym_re = re.compile(r"^\s+0x([0-9a-f]+)\s+([A-Za-z_.$][\w.$@]*)$")
-    inputs, syms, text, pending = [], [], None, None
+    inputs, syms, outs, pending = [], [], {}, None
     started = False
     for line in lines:
         if line.startswith("Linker script and memory map"):
@@ -255,8 +258,8 @@ def read_gnu_map(lines):
             pending = line.strip()
             continue
         m = out_re.match(line)
-        if m and m.group(1) == ".text":
-            text = (int(m.group(2), 16), int(m.group(3), 16))
+        if m:
+            outs[m.group(1)] = (int(m.group(2), 16), int(m.group(3), 16))
         m = in_re.match(line)
         if m and (m.group(1) or pending) and m.group(1) != "*fill*":
             sec = m.group(1) or pending
@@ -265,7 +268,18 @@ def read_gnu_map(lines):
         if m:
             syms.append((int(m.group(1), 16), m.group(2)))
         pending = None
-    return inputs, syms, text
+    return inputs, syms, outs
+
+
+def check_map_matches(map_data, secs, binary, map_path):
+    """A map from another link would name the wrong code: every allocated
+    section the map describes must have the binary's address and size."""
+    outs = map_data[2]
+    if ".text" not in outs:
+        raise Fail(f"{map_path}: no .text output section (not a linker map?)")
+    for s in secs:
+        if s.name in outs and outs[s.name] != (s.addr, s.size):
+            raise Fail(f"{map_path} does not describe {binary} ({s.name} differs): a stale map?")
 
 
 # ------------------------------------------------------------------ names
@@ -281,11 +295,12 @@ class Names:
         if map_data:
             inputs, syms, _ = map_data
             self.inputs = sorted(i for i in inputs if i[3].startswith(".text") and i[1])
-            for addr, _, _, sec in self.inputs:
+            for addr, _, obj, sec in self.inputs:
                 # LTO makes most Rust functions local: the map names them
-                # only by their input section, .text.NAME.
+                # only by their input section, .text.NAME. (glibc's
+                # .text.avx and the like name no function.)
                 name = re.sub(r"^\.text\.(?:unlikely\.|hot\.|startup\.)?", "", sec)
-                if name != sec:
+                if name != sec and not GLIBC_OBJ_RE.search(obj) and name not in SECTION_WORDS:
                     labels.setdefault(addr, name)
             for addr, name in syms:
                 labels[addr] = name
@@ -348,13 +363,18 @@ class Listing:
     """objdump's instructions of .text, indexed by address."""
 
     def __init__(self, path):
-        out = run("objdump", "-d", "-w", "--no-show-raw-insn", "-M", "att", "-j", ".text", path)
+        argv = ["objdump", "-d", "-w", "--no-show-raw-insn", "-M", "att", "-j", ".text", path]
         self.addrs, self.texts = [], []
-        for line in out.splitlines():
-            head, sep, text = line.partition(":\t")
-            if sep and head.startswith(" "):
-                self.addrs.append(int(head, 16))
-                self.texts.append(text.strip())
+        # Streamed: the listing of a 2 MB .text is ~25 MB of text.
+        with subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as p:
+            for line in p.stdout:
+                head, sep, text = line.partition(":\t")
+                if sep and head.startswith(" "):
+                    self.addrs.append(int(head, 16))
+                    self.texts.append(text.strip())
+            err = p.stderr.read()
+        if p.returncode != 0:
+            raise Fail(f"objdump -d {path}: {err.strip()}")
         self.index = {a: i for i, a in enumerate(self.addrs)}
 
     def next_addr(self, addr):
@@ -413,7 +433,7 @@ def operand_problems(insn, secs, slot):
             s = section_at(secs, target)
             if s is None or s.name not in CLEAN:
                 where = s.name if s else "no section"
-                bad.append(f"reads {target:#x} in {where}{slot(target)}, not {'/'.join(CLEAN)}")
+                bad.append(f"refers to {target:#x} in {where}{slot(target)}, not {'/'.join(CLEAN)}")
     return bad
 
 
@@ -485,9 +505,9 @@ class Walk:
 
     def goto(self, f, src, target):
         """An edge to target: it must be an instruction of .text."""
-        s = section_at(self.secs, target)
         if target in self.stops:
             return False
+        s = section_at(self.secs, target)
         if s is None or s.name != ".text":
             where = s.name if s else "no section"
             self.report(f, src, f"target {target:#x} is in {where}, outside .text")
@@ -651,7 +671,7 @@ two:
 #elif defined(BAD_RODATA_RELOC)
     sys3(SYS_write, 1, (long)in_rodata, 1);
 #endif
-    (void)noop;
+    (void)noop; /* used by BAD_ICALL only */
     sys3(SYS_exit_group, 0, 0, 0);
     __builtin_trap();
 }
@@ -729,6 +749,8 @@ def self_test_good(tmp):
     results.append(expect("--entry by name from the map", rc == 0 and "<fast>" in out, out))
     rc, out = checker([good, "--entry", "_start"])
     results.append(expect("entry == stop is refused", rc == 2, out))
+    rc, out = checker([stripped, "--map", os.path.join(tmp, "t.c")])
+    results.append(expect("a file that is no map is refused", rc == 2, out))
     return results
 
 
@@ -739,6 +761,9 @@ def self_test_bad(tmp):
         rc, out = checker([binary])
         ok = rc == 1 and words in out
         results.append(expect(f"{case} rejected ({words})", ok, out, words))
+    # The map of another build is refused, not trusted.
+    rc, out = checker([os.path.join(tmp, "good"), "--map", os.path.join(tmp, "tls.map")])
+    results.append(expect("the map of another build is refused", rc == 2 and "stale" in out, out))
     # Stripped, only the map names glibc's objects.
     binary = os.path.join(tmp, "glibc")
     run("strip", "-o", binary + ".stripped", binary)
@@ -790,8 +815,8 @@ def load(args):
     if text is None:
         raise Fail(f"{args.binary}: no .text section")
     map_data = read_map(args.map) if args.map else None
-    if map_data and map_data[2] != (text.addr, text.size):
-        raise Fail(f"{args.map} does not describe {args.binary} (.text differs): a stale map?")
+    if map_data:
+        check_map_matches(map_data, secs, args.binary, args.map)
     names = Names(read_symbols(args.binary), map_data, secs)
     entry = resolve(names, args.entry, "--entry") if args.entry else read_entry(args.binary)
     stops = [resolve(names, s, "--stop") for s in args.stop]
@@ -806,12 +831,26 @@ def load(args):
     return secs, names, entry, stops
 
 
+def check_labels(names, listing, secs, map_path):
+    """A map from another build can have the same section sizes (padding
+    absorbs small changes) while its functions moved: then some of its
+    names fall inside instructions."""
+    text = next(s for s in secs if s.name == ".text")
+    off = [a for a in names.addrs if text.addr <= a < text.end and a not in listing.index]
+    if off:
+        raise Fail(f"{map_path}: {len(off)} names (first {names.show(off[0])}) are not "
+                   "instruction starts in .text: a stale map?")
+
+
 def check(args):
     started = time.monotonic()
     secs, names, entry, stops = load(args)
     relocs = relocations(args.binary, secs)
     bad = check_relocations(relocs, secs)
-    walk = Walk(Listing(args.binary), secs, names, stops, relocs)
+    listing = Listing(args.binary)
+    if args.map:
+        check_labels(names, listing, secs, args.map)
+    walk = Walk(listing, secs, names, stops, relocs)
     walk.run(entry)
     bad += walk.lines()
     elapsed = time.monotonic() - started
