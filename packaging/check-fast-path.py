@@ -26,7 +26,15 @@ function that never returns is not mistaken for its continuation.
 Names (for messages, --entry/--stop, and to recognise glibc and panic
 functions) come from the symbol table, else from the linker map (GNU ld or
 lld format); the map also tells which archive member each function comes
-from.
+from, and is refused when it does not match the binary. --stop replaces the
+default stop. Every RELA and RELR relocation is checked to patch no word of
+.rodata, .text or .bss (RELR decoded here, compared with readelf's).
+
+What it cannot see: a return address rewritten on the stack (push + ret, a
+retpoline) is taken for an ordinary return; data read through a pointer
+held in a register is trusted (it can only come from the stack, the kernel,
+or a clean section); glibc is recognised by name only through the map (or,
+unstripped, by a list of names), otherwise only by its own violations.
 
 Exit status: 0 proven, 1 violations (one line each), 2 unusable input.
 """
@@ -202,11 +210,13 @@ def stored_word(image, secs, addr):
 def check_relocations(relocs, secs):
     """The premise of the RIP-relative rule: no relocation in .rodata,
     .text or .bss."""
+    clean = [s for s in secs if s.name in CLEAN]
     bad = []
     for addr in sorted(relocs):
-        s = section_at(secs, addr, 8) or section_at(secs, addr)
-        if s and s.name in CLEAN:
-            bad.append(f"{addr:#x}: relocation {relocs[addr][0]} patches {s.name}, which must need none")
+        for s in clean:
+            if s.addr < addr + 8 and addr < s.end:  # the patched word overlaps s
+                bad.append(f"{addr:#x}: relocation {relocs[addr][0]} patches {s.name}, "
+                           "which must need none")
     return bad
 
 
@@ -232,7 +242,8 @@ def read_lld_map(lines):
         m = row.match(line)
         if not m:
             continue
-        addr, size, indent, rest = int(m.group(1), 16), int(m.group(2), 16), len(m.group(3)), m.group(4)
+        addr, size = int(m.group(1), 16), int(m.group(2), 16)
+        indent, rest = len(m.group(3)), m.group(4)
         if indent == 0:
             outs[rest] = (addr, size)
         elif ":(" in rest and rest.endswith(")") and indent < 16:
