@@ -72,6 +72,10 @@ struct Options<'a> {
 impl<'a> Iterator for Options<'a> {
     type Item = Opt<'a>;
 
+    // Inlined, so that each option goes straight to its arm: a call would
+    // return the enum and `parse`'s match on it become a jump table, an
+    // indirect jump `check-fast-path.py` cannot follow.
+    #[inline(always)]
     fn next(&mut self) -> Option<Opt<'a>> {
         let arg = self.args.get(self.next)?;
         self.next += 1;
@@ -192,6 +196,10 @@ pub fn parse(args: Args<'_>) -> Option<Plan<'_>> {
             _ => return None,
         }
     }
+    // Repeats are found pairwise: a long list is the full path's.
+    if sysctls > SYSCTLS_MAX {
+        return None;
+    }
     let plan = Plan {
         dir: dir.filter(|d| is_dir(text(d)))?,
         name: name.filter(|n| is_name(text(n)))?,
@@ -207,7 +215,7 @@ pub fn parse(args: Args<'_>) -> Option<Plan<'_>> {
         checked += 1;
     }
     // A spec `sysctl` did not take leaves the count short.
-    (checked == sysctls && sysctls <= SYSCTLS_MAX).then_some(plan)
+    (checked == sysctls).then_some(plan)
 }
 
 /// Absolute, printable ASCII (spaces too), at most `DIR_MAX` bytes.

@@ -107,7 +107,6 @@ impl<const N: usize> Default for CPath<N> {
 }
 
 impl<const N: usize> CPath<N> {
-
     /// Appends `s`, each `from` byte written as `to`; false if it does not
     /// fit (with room for the NUL).
     pub fn push_mapped(&mut self, s: &[u8], from: u8, to: u8) -> bool {

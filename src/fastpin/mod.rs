@@ -27,8 +27,8 @@
 //! Same effects as the full path, in the same order, with the same flags:
 //! checks of DIR and the pin paths, the density rule of `sysctl_write`, one
 //! `unshare`, the sysctls, the type directories, DIR's lock, then each pin
-//! (`O_CREAT|O_EXCL`, bind mount). `PINNS_FAST_PATH=0` in the environment
-//! turns it off.
+//! (`O_CREAT|O_EXCL`, bind mount). In a debug build, `PINNS_FAST_PATH=0` in
+//! the environment turns it off, for tests that compare the two paths.
 
 pub mod argv;
 pub mod bytes;
@@ -60,13 +60,25 @@ pub unsafe extern "C" fn entry(sp: *const usize) -> i32 {
     }
 }
 
+/// `PINNS_FAST_PATH=0`: a test seam, so in debug builds only (the shipped
+/// binary obeys no such variable: packaging/ci-package-check.sh).
+#[cfg(debug_assertions)]
+fn turns_off(env: &[u8]) -> bool {
+    bytes::eq(env, b"PINNS_FAST_PATH=0\0")
+}
+
+#[cfg(not(debug_assertions))]
+fn turns_off(_env: &[u8]) -> bool {
+    false
+}
+
 /// What the fast path reads off the initial stack.
 struct Stack<'a> {
     argv: &'a [*const u8],
     /// `AT_SECURE`: setuid, setgid or file capabilities (the full path
     /// refuses to run so).
     secure: bool,
-    /// `PINNS_FAST_PATH=0`.
+    /// `PINNS_FAST_PATH=0`, in a debug build.
     disabled: bool,
 }
 
@@ -85,7 +97,7 @@ impl Stack<'_> {
             let mut at = argv.add(argc + 1);
             let mut disabled = false;
             while !(*at).is_null() {
-                disabled |= bytes::eq(bytes::c_string(*at), b"PINNS_FAST_PATH=0\0");
+                disabled |= turns_off(bytes::c_string(*at));
                 at = at.add(1);
             }
             let mut aux = at.add(1).cast::<usize>();
