@@ -15,7 +15,7 @@ command -v valgrind >/dev/null || { echo "gen-pin-order: needs valgrind" >&2; ex
 export CARGO_TARGET_DIR=target/pin-order CARGO_PROFILE_RELEASE_STRIP=false
 bin=$(packaging/build-static.sh | tail -n 1)
 work=$(mktemp -d /run/pinns-order.XXXXXX)
-trap 'for p in sparse dense user; do for k in net ipc uts user; do umount -l "$work/$p/${k}ns/p" 2>/dev/null; done; done; rm -rf "$work"' EXIT
+trap 'for p in sparse dense user; do for k in net ipc uts user; do umount -l "$work/$p/${k}ns/p" 2>/dev/null || true; done; done; rm -rf "$work"' EXIT
 
 # A dense node is one with DENSE_PODS (src/sysctl_write.rs) entries in
 # DIR/netns; pinns counts entries, so empty files stand for live pins here.
