@@ -10,8 +10,8 @@
 //! printable ASCII, a value printable ASCII with inner blanks only, no key
 //! twice, no `/` form or CRI-O 1.20's quoted list, no user namespace.
 
-use super::bytes::{self, text};
 use crate::ns::NsKind;
+use crate::sys::bytes::{self, text, CStrings};
 use crate::sysctl::scope::{self, Scope};
 
 /// The namespaces the fast path creates, in creation order (`NsKind`'s).
@@ -27,31 +27,10 @@ const VALUE_MAX: usize = 4095;
 const SYSCTLS_MAX: usize = 32;
 
 /// The command line, as the kernel laid it out: argv[0] first.
-#[derive(Clone, Copy)]
-pub struct Args<'a> {
-    argv: &'a [*const u8],
-}
+pub type Args<'a> = CStrings<'a>;
 
-impl<'a> Args<'a> {
-    /// # Safety
-    /// Each pointer is a NUL-terminated string living for `'a`.
-    pub unsafe fn new(argv: &'a [*const u8]) -> Args<'a> {
-        Args { argv }
-    }
-
-    /// Argument `i`, NUL included.
-    fn get(&self, i: usize) -> Option<&'a [u8]> {
-        let p = *self.argv.get(i)?;
-        // SAFETY: `new`'s contract.
-        (!p.is_null()).then(|| unsafe { bytes::c_string(p) })
-    }
-
-    fn options(&self) -> Options<'a> {
-        Options {
-            args: *self,
-            next: 1,
-        }
-    }
+fn options(args: Args<'_>) -> Options<'_> {
+    Options { args, next: 1 }
 }
 
 /// One recognised option; values keep their NUL.
@@ -172,7 +151,7 @@ impl<'a> Plan<'a> {
 
     /// The sysctls in command-line order (each checked by `parse`).
     pub fn sysctls(&self) -> impl Iterator<Item = Sysctl<'a>> + 'a {
-        self.args.options().filter_map(|opt| match opt {
+        options(self.args).filter_map(|opt| match opt {
             Opt::Sysctl(spec) => sysctl(spec),
             _ => None,
         })
@@ -187,7 +166,7 @@ impl<'a> Plan<'a> {
 /// The plan, if the command line is in the fast path's subset.
 pub fn parse(args: Args<'_>) -> Option<Plan<'_>> {
     let (mut dir, mut name, mut kinds, mut sysctls) = (None, None, 0u8, 0usize);
-    for opt in args.options() {
+    for opt in options(args) {
         match opt {
             Opt::Dir(v) if dir.is_none() => dir = Some(v),
             Opt::Name(v) if name.is_none() => name = Some(v),

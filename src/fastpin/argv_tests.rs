@@ -2,14 +2,11 @@ use super::*;
 use crate::cli::crio_form;
 use crate::pin::{PinPlan, Source};
 use proptest::prelude::*;
-use std::ffi::{CString, OsString};
+use std::ffi::OsString;
 
 /// `f` on the fast path's view of `argv` (program name first).
 fn with_args<T>(argv: &[&str], f: impl FnOnce(Args<'_>) -> T) -> T {
-    let owned: Vec<CString> = argv.iter().map(|a| CString::new(*a).unwrap()).collect();
-    let ptrs: Vec<*const u8> = owned.iter().map(|c| c.as_ptr().cast()).collect();
-    // SAFETY: the strings outlive the call.
-    f(unsafe { Args::new(&ptrs) })
+    crate::sys::bytes::with_c_strings(argv, f)
 }
 
 fn taken(argv: &[&str]) -> bool {

@@ -4,9 +4,9 @@
 //! succeeded: the same all-or-nothing as the full path's journal.
 
 use super::argv::{self, Plan, KINDS};
-use super::bytes::CPath;
 use super::failure::{Failure, Step};
 use super::HAND_OFF;
+use crate::sys::bytes::CPath;
 use crate::sys::raw::{self, Answer};
 use crate::sysctl_write::DENSE_PODS;
 

@@ -112,7 +112,8 @@ impl Failure {
             Step::Fsmount => Error::call("fsmount a private procfs instance", errno),
             Step::OpenProcSys => Error::call("open sys of a private procfs instance", errno),
             Step::Unshare => crate::sys::namespace::unshare_error(plan.unshare_flags(), errno),
-            Step::OpenSysctl if unknown_key(errno) => match sysctl {
+            // As `ProcSys::apply`, for the open and the write alike.
+            Step::OpenSysctl | Step::WriteSysctl if unknown_key(errno) => match sysctl {
                 Some(s) => SysctlError::Unknown {
                     key: s.key(),
                     ns: s.namespace(),

@@ -20,7 +20,7 @@
 //!
 //! What this code may not do, as it runs before glibc's start-up in a
 //! static-pie: call libc (its string functions are not resolved yet:
-//! [`bytes`]), allocate, touch thread-local storage, read data holding
+//! `sys::bytes`), allocate, touch thread-local storage, read data holding
 //! pointers (not relocated yet: tables are text, `sysctl::scope`), panic.
 //! `packaging/check-fast-path.py` proves it on the built binary.
 //!
@@ -31,7 +31,6 @@
 //! the environment turns it off, for tests that compare the two paths.
 
 pub mod argv;
-pub mod bytes;
 #[cfg(target_arch = "x86_64")]
 mod effects;
 pub mod failure;
@@ -43,18 +42,17 @@ pub const HAND_OFF: i32 = -1;
 /// exit status, or [`HAND_OFF`].
 ///
 /// # Safety
-/// `sp` is the process's initial stack as the kernel laid it out: argc,
-/// argv, NULL, envp, NULL, auxv.
+/// `sp` is the process's initial stack as the kernel laid it out (see
+/// [`crate::sys::raw::initial_stack`]).
 #[cfg(target_arch = "x86_64")]
 pub unsafe extern "C" fn entry(sp: *const usize) -> i32 {
-    // SAFETY: the caller's contract.
-    let stack = unsafe { Stack::read(sp) };
-    if stack.secure || stack.disabled {
+    // SAFETY: the caller's contract (the only unsafe of this module).
+    let stack = unsafe { crate::sys::raw::initial_stack(sp) };
+    let off = (0..stack.envp.len()).any(|i| stack.envp.get(i).is_some_and(turns_off));
+    if stack.secure || off {
         return HAND_OFF;
     }
-    // SAFETY: argv's strings live as long as the process.
-    let args = unsafe { argv::Args::new(stack.argv) };
-    match argv::parse(args) {
+    match argv::parse(stack.argv) {
         Some(plan) => effects::pin(&plan),
         None => HAND_OFF,
     }
@@ -64,55 +62,10 @@ pub unsafe extern "C" fn entry(sp: *const usize) -> i32 {
 /// binary obeys no such variable: packaging/ci-package-check.sh).
 #[cfg(debug_assertions)]
 fn turns_off(env: &[u8]) -> bool {
-    bytes::eq(env, b"PINNS_FAST_PATH=0\0")
+    crate::sys::bytes::eq(env, b"PINNS_FAST_PATH=0\0")
 }
 
 #[cfg(not(debug_assertions))]
 fn turns_off(_env: &[u8]) -> bool {
     false
-}
-
-/// What the fast path reads off the initial stack.
-struct Stack<'a> {
-    argv: &'a [*const u8],
-    /// `AT_SECURE`: setuid, setgid or file capabilities (the full path
-    /// refuses to run so).
-    secure: bool,
-    /// `PINNS_FAST_PATH=0`, in a debug build.
-    disabled: bool,
-}
-
-impl Stack<'_> {
-    /// # Safety
-    /// As [`entry`].
-    unsafe fn read<'a>(sp: *const usize) -> Stack<'a> {
-        const AT_NULL: usize = 0;
-        const AT_SECURE: usize = 23;
-        // SAFETY: the layout the kernel guarantees: argc, then argc
-        // pointers and a NULL, then the environment up to a NULL, then
-        // (type, value) pairs up to AT_NULL.
-        unsafe {
-            let argc = *sp;
-            let argv = sp.add(1).cast::<*const u8>();
-            let mut at = argv.add(argc + 1);
-            let mut disabled = false;
-            while !(*at).is_null() {
-                disabled |= turns_off(bytes::c_string(*at));
-                at = at.add(1);
-            }
-            let mut aux = at.add(1).cast::<usize>();
-            let mut secure = true;
-            while *aux != AT_NULL {
-                if *aux == AT_SECURE {
-                    secure = *aux.add(1) != 0;
-                }
-                aux = aux.add(2);
-            }
-            Stack {
-                argv: core::slice::from_raw_parts(argv, argc),
-                secure,
-                disabled,
-            }
-        }
-    }
 }

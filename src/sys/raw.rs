@@ -11,6 +11,7 @@
 //! end). `packaging/check-fast-path.py` proves on the built binary that
 //! everything reachable from the entry point keeps to this.
 
+use super::bytes::CStrings;
 use core::arch::asm;
 
 /// What the kernel answered: the result, or the errno.
@@ -201,6 +202,48 @@ pub fn fsconfig_cmd(fd: i32, cmd: usize) -> Answer<()> {
 pub fn fsmount(fd: i32, flags: usize, attrs: usize) -> Answer<i32> {
     // SAFETY: no memory is involved.
     unsafe { syscall(SYS_FSMOUNT, [fd as usize, flags, attrs, 0, 0]) }.map(|fd| fd as i32)
+}
+
+/// What the kernel put on a new process's stack, as the fast path reads it.
+pub struct InitialStack<'a> {
+    pub argv: CStrings<'a>,
+    pub envp: CStrings<'a>,
+    /// `AT_SECURE` of the auxiliary vector: setuid, setgid or file
+    /// capabilities (true if the kernel left it out).
+    pub secure: bool,
+}
+
+/// # Safety
+/// `sp` is the stack pointer at the ELF entry point: argc, argc pointers
+/// and a NULL, the environment up to a NULL, then (type, value) pairs up
+/// to `AT_NULL`, as the kernel lays them out.
+pub unsafe fn initial_stack(sp: *const usize) -> InitialStack<'static> {
+    const AT_NULL: usize = 0;
+    const AT_SECURE: usize = 23;
+    // SAFETY: the layout above, guaranteed by the kernel's ELF loader; the
+    // strings live as long as the process.
+    unsafe {
+        let argc = *sp;
+        let argv = sp.add(1).cast::<*const u8>();
+        let envp = argv.add(argc + 1);
+        let mut envc = 0;
+        while !(*envp.add(envc)).is_null() {
+            envc += 1;
+        }
+        let mut aux = envp.add(envc + 1).cast::<usize>();
+        let mut secure = true;
+        while *aux != AT_NULL {
+            if *aux == AT_SECURE {
+                secure = *aux.add(1) != 0;
+            }
+            aux = aux.add(2);
+        }
+        InitialStack {
+            argv: CStrings::new(core::slice::from_raw_parts(argv, argc)),
+            envp: CStrings::new(core::slice::from_raw_parts(envp, envc)),
+            secure,
+        }
+    }
 }
 
 pub fn exit_group(code: i32) -> ! {

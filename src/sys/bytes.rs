@@ -1,4 +1,5 @@
-//! Byte strings for code that runs before the C library has started. The
+//! Byte strings for code that runs before the C library has started (the
+//! fast pin path, `crate::fastpin`; also the sysctl table's reader). The
 //! compiler turns plain loops that measure, copy or compare bytes into calls
 //! to libc's `strlen`, `memcpy` or `bcmp`, which are not resolved yet then;
 //! these read and write each byte once, volatile, so it cannot.
@@ -11,7 +12,7 @@ use core::ptr;
 /// # Safety
 /// `p` points to a NUL-terminated string that lives and stays unchanged
 /// for `'a` (the strings of the initial stack do).
-pub unsafe fn c_string<'a>(p: *const u8) -> &'a [u8] {
+unsafe fn c_string<'a>(p: *const u8) -> &'a [u8] {
     let mut len = 0;
     // SAFETY: the caller's contract: every byte up to the NUL is readable.
     while unsafe { ptr::read_volatile(p.add(len)) } != 0 {
@@ -19,6 +20,49 @@ pub unsafe fn c_string<'a>(p: *const u8) -> &'a [u8] {
     }
     // SAFETY: `len` bytes and the NUL were just read.
     unsafe { core::slice::from_raw_parts(p, len + 1) }
+}
+
+/// NUL-terminated strings by pointer, as the kernel lays out argv and the
+/// environment on the initial stack.
+#[derive(Clone, Copy)]
+pub struct CStrings<'a> {
+    ptrs: &'a [*const u8],
+}
+
+impl<'a> CStrings<'a> {
+    /// # Safety
+    /// Each pointer is NULL or a NUL-terminated string that lives and stays
+    /// unchanged for `'a`.
+    pub unsafe fn new(ptrs: &'a [*const u8]) -> CStrings<'a> {
+        CStrings { ptrs }
+    }
+
+    /// String `i`, NUL included.
+    pub fn get(&self, i: usize) -> Option<&'a [u8]> {
+        let p = *self.ptrs.get(i)?;
+        // SAFETY: `new`'s contract.
+        (!p.is_null()).then(|| unsafe { c_string(p) })
+    }
+
+    pub fn len(&self) -> usize {
+        self.ptrs.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ptrs.is_empty()
+    }
+}
+
+/// `f` on `strings` laid out as [`CStrings`] (for tests).
+#[cfg(test)]
+pub fn with_c_strings<T>(strings: &[&str], f: impl FnOnce(CStrings<'_>) -> T) -> T {
+    let owned: Vec<std::ffi::CString> = strings
+        .iter()
+        .map(|s| std::ffi::CString::new(*s).unwrap())
+        .collect();
+    let ptrs: Vec<*const u8> = owned.iter().map(|c| c.as_ptr().cast()).collect();
+    // SAFETY: the strings outlive the call.
+    f(unsafe { CStrings::new(&ptrs) })
 }
 
 /// A NUL-terminated string without its NUL.
@@ -167,11 +211,10 @@ mod tests {
     #[test]
     fn strings_split_compare_and_build() {
         let s = c"net.ipv4.ip_forward=1";
-        // SAFETY: a C string literal.
-        let bytes = unsafe { c_string(s.as_ptr().cast()) };
+        let bytes = with_c_strings(&["net.ipv4.ip_forward=1"], |c| c.get(0).unwrap().to_vec());
         assert_eq!(bytes, s.to_bytes_with_nul());
-        assert_eq!(text(bytes), s.to_bytes());
-        let (key, value) = split_once(text(bytes), b'=').unwrap();
+        assert_eq!(text(&bytes), s.to_bytes());
+        let (key, value) = split_once(text(&bytes), b'=').unwrap();
         assert_eq!((key, value), (&b"net.ipv4.ip_forward"[..], &b"1"[..]));
         assert!(eq(key, b"net.ipv4.ip_forward") && !eq(key, b"net.ipv4.ip_forwarx"));
         assert!(starts_with(key, b"net.") && !starts_with(b"ne", b"net."));
