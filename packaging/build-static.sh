@@ -103,5 +103,8 @@ if readelf -dW "$bin" | grep -q '(NEEDED)'; then
   readelf -dW "$bin" | grep '(NEEDED)' >&2
   exit 1
 fi
+# The fast pin path runs before glibc's start-up (src/fastpin/): prove on
+# this very binary that all it can reach keeps to what that allows.
+python3 packaging/check-fast-path.py "$bin" --map "$map" >&2
 echo "build-static: $(ldd "$bin" 2>&1 | tr -d '\t'); $(stat -c %s "$bin") bytes; $laid_out" >&2
 echo "$bin"

@@ -67,6 +67,25 @@ $bin cleanup -d "$work/pins" -f ci
 [ ! -e "$pin" ] || fail "$pin is still there"
 ! findmnt -rn -o TARGET | grep -q "^$work/" || fail "a mount under $work is left"
 
+step "the fast pin path runs in the shipped binary, before glibc starts"
+# CRI-O's usual pod is pinned before glibc's start-up (src/fastpin/): no
+# arch_prctl (glibc sets up thread-local storage with it) and no brk; any
+# other command line goes through glibc's _start as before.
+trace="$work/fast.trace"
+strace -f -qq -o "$trace" $bin -d "$work/pins" -f fast --ipc --net --uts \
+  -s net.ipv4.ip_forward=1 -s kernel.shm_rmid_forced=1
+for kind in ipc net uts; do
+  [ "$(findmnt -rn -o FSTYPE --mountpoint "$work/pins/${kind}ns/fast")" = nsfs ] ||
+    fail "fast path: no $kind pin"
+done
+! grep -qE '^[0-9]+ +(arch_prctl|brk)\(' "$trace" || fail "fast path: glibc started: $(head -5 "$trace")"
+echo "fast path: $(grep -cE '^[0-9]+ +[a-z_0-9]+\(' "$trace") system calls, execve included"
+strace -f -qq -o "$trace" $bin -d "$work/pins" -f handed --ipc --net=host
+grep -qE '^[0-9]+ +arch_prctl\(' "$trace" || fail "--net=host did not go through glibc's start-up"
+$bin cleanup -d "$work/pins" -f fast
+$bin cleanup -d "$work/pins" -f handed
+! findmnt -rn -o TARGET | grep -q "^$work/" || fail "a mount under $work is left"
+
 step "the shipped binary has no test seams"
 # Test-only inputs exist in debug builds only (src/enter.rs); root's
 # environment must not steer the binary that ships.

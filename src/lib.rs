@@ -13,6 +13,7 @@ mod duration;
 mod enter;
 pub mod error;
 mod escape;
+pub mod fastpin;
 mod idmap;
 mod inspect;
 mod keep;
@@ -38,6 +39,9 @@ use std::ffi::OsString;
 /// one place that prints them.
 pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> Result<u8> {
     let args: Vec<OsString> = args.into_iter().collect();
+    if let Some(reported) = fastpin::failure::reported(&args) {
+        return reported;
+    }
     if args.len() <= 1 {
         // Nothing asked: say how to ask, as for any other usage error.
         use clap::CommandFactory;

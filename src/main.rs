@@ -9,6 +9,29 @@
 // Test builds keep the harness's own main (this file has no tests).
 #![cfg_attr(not(test), no_main)]
 
+// The ELF entry point (`-e _pinns_start`, build.rs): the fast pin path runs
+// first, on the kernel's initial stack, before glibc's start-up
+// (`pinns::fastpin`); it exits, or jumps to glibc's `_start` with the stack
+// and %rdx (the dynamic loader's exit hook, 0 when static) as they came.
+#[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+std::arch::global_asm!(
+    ".globl _pinns_start",
+    ".type _pinns_start, @function",
+    "_pinns_start:",
+    "mov rbx, rdx",
+    "mov rdi, rsp",
+    "call {fast}",
+    "test eax, eax",
+    "js 2f",
+    "mov edi, eax",
+    "mov eax, 231", // exit_group
+    "syscall",
+    "2:",
+    "mov rdx, rbx",
+    "jmp _start",
+    fast = sym pinns::fastpin::entry,
+);
+
 #[cfg(not(test))]
 #[no_mangle]
 pub extern "C" fn main(

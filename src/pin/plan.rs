@@ -152,7 +152,7 @@ impl PinPlan {
     }
 
     /// Flags of the new namespaces other than the user namespace.
-    pub(super) fn unshare_flags(&self) -> CloneFlags {
+    pub(crate) fn unshare_flags(&self) -> CloneFlags {
         self.namespaces
             .iter()
             .filter(|(k, s)| *s == Source::New && *k != NsKind::User)

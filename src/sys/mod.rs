@@ -16,9 +16,13 @@
 //!   the everyday answer of a call made per pin (`files::open_path_at`,
 //!   `files::mkdir_at`), the function says it in its type instead, so no
 //!   error is built only to be dropped.
+//! - The one exception is [`raw`] (and its byte strings, [`bytes`]), for
+//!   code that runs before the C library has started: it cannot allocate an
+//!   error. See their module docs.
 //! - What the kernel prints (`/proc/self/mountinfo`) is parsed by pure
 //!   functions beside the one that reads it, unit-tested without root.
 
+pub mod bytes;
 pub mod caps;
 pub mod exec;
 pub mod fdmount;
@@ -31,6 +35,8 @@ pub mod pidfd;
 pub mod process;
 pub mod procfs;
 pub mod proclinks;
+#[cfg(target_arch = "x86_64")]
+pub mod raw;
 pub mod sched;
 pub mod setid;
 pub mod signals;

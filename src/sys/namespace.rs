@@ -17,16 +17,19 @@ const NSFS_MAGIC: i64 = 0x6e73_6673;
 const NS_GET_USERNS: libc::c_ulong = 0xb701;
 
 pub fn unshare(flags: CloneFlags) -> Result<()> {
-    nix::sched::unshare(flags).map_err(|errno| {
-        // The kernel says "no space" when a namespace count limit is hit.
-        let hint = match errno {
-            Errno::ENOSPC | Errno::EUSERS => {
-                " (a limit in /proc/sys/user/max_*_namespaces was reached)"
-            }
-            _ => "",
-        };
-        Error::call(format!("unshare({}){hint}", flag_names(flags)), errno)
-    })
+    nix::sched::unshare(flags).map_err(|errno| unshare_error(flags, errno))
+}
+
+/// What a failed `unshare(flags)` says (also for the fast pin path's).
+pub fn unshare_error(flags: CloneFlags, errno: Errno) -> Error {
+    // The kernel says "no space" when a namespace count limit is hit.
+    let hint = match errno {
+        Errno::ENOSPC | Errno::EUSERS => {
+            " (a limit in /proc/sys/user/max_*_namespaces was reached)"
+        }
+        _ => "",
+    };
+    Error::call(format!("unshare({}){hint}", flag_names(flags)), errno)
 }
 
 pub fn setns(fd: BorrowedFd<'_>, flags: CloneFlags, path: &Path) -> Result<()> {

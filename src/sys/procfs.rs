@@ -6,6 +6,7 @@
 //! anywhere in the tree) and goes away with its last descriptor.
 
 use crate::error::{Error, Result};
+use crate::sys::bytes;
 use nix::errno::Errno;
 use nix::fcntl::OFlag;
 use nix::sys::stat::Mode;
@@ -15,7 +16,7 @@ use std::path::{Path, PathBuf};
 const PROC_SYS: &str = "/proc/sys";
 /// The largest getdents64 record: 19 bytes of header, a 255-byte name and
 /// its NUL, padded to 8.
-const MAX_RECORD: usize = 280;
+pub const MAX_RECORD: usize = 280;
 
 // From <linux/mount.h>.
 const FSOPEN_CLOEXEC: libc::c_uint = 0x1;
@@ -138,21 +139,24 @@ pub fn count_entries(dir: BorrowedFd<'_>, path: &Path, limit: usize) -> Result<u
 
 /// Entries in a getdents64 result, `.` and `..` not counted. A record:
 /// d_ino (8), d_off (8), d_reclen (2), d_type (1), the name, NUL-terminated
-/// and padded to 8 bytes.
-fn entries_in(records: &[u8]) -> usize {
-    let mut at = 0;
+/// and padded to 8 bytes. Also the fast pin path's, before the C library
+/// starts: no indexing that could panic, no libc (`sys::bytes`).
+pub fn entries_in(records: &[u8]) -> usize {
+    let mut rest = records;
     let mut count = 0;
-    while at + 19 < records.len() {
-        let reclen = usize::from(u16::from_ne_bytes([records[at + 16], records[at + 17]]));
+    while let (Some(&lo), Some(&hi)) = (rest.get(16), rest.get(17)) {
+        let reclen = usize::from(u16::from_ne_bytes([lo, hi]));
+        let (Some(record), Some(after)) = (rest.get(..reclen), rest.get(reclen..)) else {
+            break;
+        };
         if reclen == 0 {
             break;
         }
-        let name = &records[at + 19..(at + reclen).min(records.len())];
-        let name = &name[..name.iter().position(|&b| b == 0).unwrap_or(name.len())];
-        if name != b"." && name != b".." {
+        let name = bytes::text_up_to_nul(record.get(19..).unwrap_or_default());
+        if !bytes::eq(name, b".") && !bytes::eq(name, b"..") {
             count += 1;
         }
-        at += reclen;
+        rest = after;
     }
     count
 }

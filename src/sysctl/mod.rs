@@ -7,7 +7,7 @@
 //! would change the host. Everything here is pure; the writes are in
 //! [`crate::sysctl_write`].
 
-mod scope;
+pub(crate) mod scope;
 
 use crate::idmap::IdMap;
 use crate::ns::NsKind;

@@ -17,6 +17,7 @@
 //! component, and a trailing `*` for one or more.
 
 use crate::ns::NsKind;
+use crate::sys::bytes;
 
 /// Where a key lives, as far as a pod is concerned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,154 +42,191 @@ const IPC: Scope = Scope::Ns(NsKind::Ipc);
 const NET: Scope = Scope::Ns(NsKind::Net);
 const UTS: Scope = Scope::Ns(NsKind::Uts);
 
-/// (pattern components, scope)
-const TABLE: &[(&[&str], Scope)] = &[
+/// One row per line: a dotted pattern, a blank, the scope's word. Text, not
+/// a table of pointers, so that the fast pin path (`crate::fastpin`), which
+/// runs before the image's relocations are applied, reads the same rows.
+const TABLE: &str = concat!(
     // ipc/ipc_sysctl.c: every entry of ipc_sysctls but the no-op
     // auto_msgmni; the *_next_id ones exist with CONFIG_CHECKPOINT_RESTORE.
-    (&["kernel", "shmmax"], IPC),
-    (&["kernel", "shmall"], IPC),
-    (&["kernel", "shmmni"], IPC),
-    (&["kernel", "shm_rmid_forced"], IPC),
-    (&["kernel", "msgmax"], IPC),
-    (&["kernel", "msgmni"], IPC),
-    (&["kernel", "msgmnb"], IPC),
-    (&["kernel", "sem"], IPC),
-    (&["kernel", "sem_next_id"], IPC),
-    (&["kernel", "msg_next_id"], IPC),
-    (&["kernel", "shm_next_id"], IPC),
+    "kernel.shmmax ipc\n",
+    "kernel.shmall ipc\n",
+    "kernel.shmmni ipc\n",
+    "kernel.shm_rmid_forced ipc\n",
+    "kernel.msgmax ipc\n",
+    "kernel.msgmni ipc\n",
+    "kernel.msgmnb ipc\n",
+    "kernel.sem ipc\n",
+    "kernel.sem_next_id ipc\n",
+    "kernel.msg_next_id ipc\n",
+    "kernel.shm_next_id ipc\n",
     // ipc/mq_sysctl.c: the whole fs/mqueue directory.
-    (&["fs", "mqueue", "*"], IPC),
+    "fs.mqueue.* ipc\n",
     // kernel/utsname_sysctl.c: ostype, osrelease and version are read-only.
-    (&["kernel", "hostname"], UTS),
-    (&["kernel", "domainname"], UTS),
+    "kernel.hostname uts\n",
+    "kernel.domainname uts\n",
     // net/core/sysctl_net_core.c: netns_core_table is per namespace up to
     // wmem_max; the {r,w}mem_* after it are read-only copies of the host's
     // value. net_core_table is registered for init_net only.
-    (&["net", "core", "rps_default_mask"], NET),
-    (&["net", "core", "somaxconn"], NET),
-    (&["net", "core", "optmem_max"], NET),
-    (&["net", "core", "txrehash"], NET),
-    (&["net", "core", "tstamp_allow_data"], NET),
+    "net.core.rps_default_mask net\n",
+    "net.core.somaxconn net\n",
+    "net.core.optmem_max net\n",
+    "net.core.txrehash net\n",
+    "net.core.tstamp_allow_data net\n",
     // net/xfrm/xfrm_sysctl.c hides these from non-initial user namespaces.
-    (&["net", "core", "xfrm_acq_expires"], NetInitialUser),
-    (&["net", "core", "xfrm_aevent_etime"], NetInitialUser),
-    (&["net", "core", "xfrm_aevent_rseqth"], NetInitialUser),
-    (&["net", "core", "xfrm_larval_drop"], NetInitialUser),
-    (&["net", "core", "*"], Host),
+    "net.core.xfrm_acq_expires net-initial-user\n",
+    "net.core.xfrm_aevent_etime net-initial-user\n",
+    "net.core.xfrm_aevent_rseqth net-initial-user\n",
+    "net.core.xfrm_larval_drop net-initial-user\n",
+    "net.core.* host\n",
     // net/ipv4/sysctl_net_ipv4.c: ipv4_table (init_net only), and the
     // data-less rows of ipv4_net_table, made read-only outside init_net.
-    (&["net", "ipv4", "cipso_cache_bucket_size"], Host),
-    (&["net", "ipv4", "cipso_cache_enable"], Host),
-    (&["net", "ipv4", "cipso_rbm_optfmt"], Host),
-    (&["net", "ipv4", "cipso_rbm_strictvalid"], Host),
-    (&["net", "ipv4", "fib_sync_mem"], Host),
-    (&["net", "ipv4", "inet_peer_maxttl"], Host),
-    (&["net", "ipv4", "inet_peer_minttl"], Host),
-    (&["net", "ipv4", "inet_peer_threshold"], Host),
-    (&["net", "ipv4", "tcp_available_ulp"], Host),
-    (&["net", "ipv4", "tcp_low_latency"], Host),
-    (&["net", "ipv4", "tcp_max_orphans"], Host),
-    (&["net", "ipv4", "tcp_mem"], Host),
-    (&["net", "ipv4", "udp_mem"], Host),
-    (&["net", "ipv4", "tcp_allowed_congestion_control"], Host),
-    (
-        &["net", "ipv4", "tcp_available_congestion_control"],
-        ReadOnly,
-    ),
-    (&["net", "ipv4", "tcp_ehash_entries"], ReadOnly),
-    (&["net", "ipv4", "udp_hash_entries"], ReadOnly),
+    "net.ipv4.cipso_cache_bucket_size host\n",
+    "net.ipv4.cipso_cache_enable host\n",
+    "net.ipv4.cipso_rbm_optfmt host\n",
+    "net.ipv4.cipso_rbm_strictvalid host\n",
+    "net.ipv4.fib_sync_mem host\n",
+    "net.ipv4.inet_peer_maxttl host\n",
+    "net.ipv4.inet_peer_minttl host\n",
+    "net.ipv4.inet_peer_threshold host\n",
+    "net.ipv4.tcp_available_ulp host\n",
+    "net.ipv4.tcp_low_latency host\n",
+    "net.ipv4.tcp_max_orphans host\n",
+    "net.ipv4.tcp_mem host\n",
+    "net.ipv4.udp_mem host\n",
+    "net.ipv4.tcp_allowed_congestion_control host\n",
+    "net.ipv4.tcp_available_congestion_control read-only\n",
+    "net.ipv4.tcp_ehash_entries read-only\n",
+    "net.ipv4.udp_hash_entries read-only\n",
     // net/ipv4/ip_fragment.c: ip4_frags_ctl_table is init_net only.
-    (&["net", "ipv4", "ipfrag_secret_interval"], Host),
+    "net.ipv4.ipfrag_secret_interval host\n",
     // net/ipv4/route.c: ipv4_route_netns_table per namespace, the rest of
     // net/ipv4/route init_net only.
-    (&["net", "ipv4", "route", "flush"], NET),
-    (&["net", "ipv4", "route", "min_adv_mss"], NET),
-    (&["net", "ipv4", "route", "min_pmtu"], NET),
-    (&["net", "ipv4", "route", "mtu_expires"], NET),
-    (&["net", "ipv4", "route", "*"], Host),
+    "net.ipv4.route.flush net\n",
+    "net.ipv4.route.min_adv_mss net\n",
+    "net.ipv4.route.min_pmtu net\n",
+    "net.ipv4.route.mtu_expires net\n",
+    "net.ipv4.route.* host\n",
     // net/ipv4/devinet.c and net/ipv6/addrconf.c: per-device directories.
-    (&["net", "ipv4", "conf", "all", "*"], NET),
-    (&["net", "ipv4", "conf", "default", "*"], NET),
-    (&["net", "ipv4", "conf", "lo", "*"], NET),
-    (&["net", "ipv4", "conf", "*"], Interface),
-    (&["net", "ipv6", "conf", "all", "*"], NET),
-    (&["net", "ipv6", "conf", "default", "*"], NET),
-    (&["net", "ipv6", "conf", "lo", "*"], NET),
-    (&["net", "ipv6", "conf", "*"], Interface),
+    "net.ipv4.conf.all.* net\n",
+    "net.ipv4.conf.default.* net\n",
+    "net.ipv4.conf.lo.* net\n",
+    "net.ipv4.conf.* interface\n",
+    "net.ipv6.conf.all.* net\n",
+    "net.ipv6.conf.default.* net\n",
+    "net.ipv6.conf.lo.* net\n",
+    "net.ipv6.conf.* interface\n",
     // net/core/neighbour.c: "default" is the global neighbour table's,
     // registered from arp_init/ndisc_init for init_net only.
-    (&["net", "ipv4", "neigh", "default", "*"], Host),
-    (&["net", "ipv4", "neigh", "lo", "*"], NET),
-    (&["net", "ipv4", "neigh", "*"], Interface),
-    (&["net", "ipv6", "neigh", "default", "*"], Host),
-    (&["net", "ipv6", "neigh", "lo", "*"], NET),
-    (&["net", "ipv6", "neigh", "*"], Interface),
+    "net.ipv4.neigh.default.* host\n",
+    "net.ipv4.neigh.lo.* net\n",
+    "net.ipv4.neigh.* interface\n",
+    "net.ipv6.neigh.default.* host\n",
+    "net.ipv6.neigh.lo.* net\n",
+    "net.ipv6.neigh.* interface\n",
     // net/ipv6/sysctl_net_ipv6.c ipv6_rotable and net/ipv6/reassembly.c
     // ip6_frags_ctl_table: init_net only.
-    (&["net", "ipv6", "calipso_cache_bucket_size"], Host),
-    (&["net", "ipv6", "calipso_cache_enable"], Host),
-    (&["net", "ipv6", "ip6frag_secret_interval"], Host),
-    (&["net", "ipv6", "mld_max_msf"], Host),
-    (&["net", "ipv6", "mld_qrv"], Host),
+    "net.ipv6.calipso_cache_bucket_size host\n",
+    "net.ipv6.calipso_cache_enable host\n",
+    "net.ipv6.ip6frag_secret_interval host\n",
+    "net.ipv6.mld_max_msf host\n",
+    "net.ipv6.mld_qrv host\n",
     // net/ipv6/route.c hides net/ipv6/route from non-initial user namespaces.
-    (&["net", "ipv6", "route", "*"], NetInitialUser),
+    "net.ipv6.route.* net-initial-user\n",
     // net/netfilter/nf_conntrack_standalone.c: outside init_net the limits
     // are read-only copies of one global value, and nf_hooks_lwtunnel is
     // writable everywhere but flips one global static key (which the kernel
     // refuses to turn off again). nf_ct_netfilter_table (net.nf_conntrack_max)
     // and nf_log_all_netns (net/netfilter/nf_log.c) are init_net only.
-    (&["net", "netfilter", "nf_hooks_lwtunnel"], Host),
-    (&["net", "netfilter", "nf_conntrack_max"], Host),
-    (&["net", "netfilter", "nf_conntrack_expect_max"], Host),
-    (&["net", "netfilter", "nf_conntrack_buckets"], Host),
-    (&["net", "netfilter", "nf_conntrack_count"], ReadOnly),
-    (&["net", "netfilter", "nf_flowtable_count_hw"], ReadOnly),
-    (&["net", "netfilter", "nf_log_all_netns"], Host),
-    (&["net", "nf_conntrack_max"], Host),
-    (&["net", "mptcp", "available_path_managers"], ReadOnly),
-    (&["net", "mptcp", "available_schedulers"], ReadOnly),
+    "net.netfilter.nf_hooks_lwtunnel host\n",
+    "net.netfilter.nf_conntrack_max host\n",
+    "net.netfilter.nf_conntrack_expect_max host\n",
+    "net.netfilter.nf_conntrack_buckets host\n",
+    "net.netfilter.nf_conntrack_count read-only\n",
+    "net.netfilter.nf_flowtable_count_hw read-only\n",
+    "net.netfilter.nf_log_all_netns host\n",
+    "net.nf_conntrack_max host\n",
+    "net.mptcp.available_path_managers read-only\n",
+    "net.mptcp.available_schedulers read-only\n",
     // net/sctp/sysctl.c: sctp_table (memory limits) is init_net only.
-    (&["net", "sctp", "sctp_mem"], Host),
-    (&["net", "sctp", "sctp_rmem"], Host),
-    (&["net", "sctp", "sctp_wmem"], Host),
+    "net.sctp.sctp_mem host\n",
+    "net.sctp.sctp_rmem host\n",
+    "net.sctp.sctp_wmem host\n",
     // Families whose whole table is registered for init_net only.
-    (&["net", "appletalk", "*"], Host),
-    (&["net", "ax25", "*"], Host),
-    (&["net", "llc", "*"], Host),
-    (&["net", "netrom", "*"], Host),
-    (&["net", "phonet", "*"], Host),
-    (&["net", "rds", "*"], Host),
-    (&["net", "rose", "*"], Host),
-    (&["net", "rxrpc", "*"], Host),
-    (&["net", "tipc", "*"], Host),
-    (&["net", "x25", "*"], Host),
+    "net.appletalk.* host\n",
+    "net.ax25.* host\n",
+    "net.llc.* host\n",
+    "net.netrom.* host\n",
+    "net.phonet.* host\n",
+    "net.rds.* host\n",
+    "net.rose.* host\n",
+    "net.rxrpc.* host\n",
+    "net.tipc.* host\n",
+    "net.x25.* host\n",
     // Everything else under net/ is registered per network namespace.
-    (&["net", "*"], NET),
-];
+    "net.* net\n",
+);
 
-/// The scope of a key given as components; `None` for anything outside
+/// The scope of a key given as its components; `None` for anything outside
 /// the table (host-wide: `vm.*`, the rest of `kernel.*`, ...).
 pub fn scope_of(components: &[String]) -> Option<Scope> {
-    TABLE
-        .iter()
-        .find(|(pattern, _)| matches(pattern, components))
-        .map(|(_, scope)| *scope)
+    scope_of_parts(components.iter().map(|c| c.as_bytes()))
 }
 
-fn matches(pattern: &[&str], components: &[String]) -> bool {
-    let Some((last, init)) = pattern.split_last() else {
-        return false;
+/// [`scope_of`] for components as bytes, in code that cannot allocate.
+pub fn scope_of_parts<'a>(components: impl Iterator<Item = &'a [u8]> + Clone) -> Option<Scope> {
+    bytes::parts(TABLE.as_bytes(), b'\n')
+        .filter_map(row)
+        .find(|(pattern, _)| matches(pattern, components.clone()))
+        .map(|(_, scope)| scope)
+}
+
+/// A row of [`TABLE`]: its pattern and scope (`None` for the empty line
+/// after the last row).
+fn row(line: &[u8]) -> Option<(&[u8], Scope)> {
+    let (pattern, word) = bytes::split_once(line, b' ')?;
+    let is = |name: &[u8]| bytes::eq(word, name);
+    // An if-chain, not a table of names: see TABLE.
+    let scope = if is(b"ipc") {
+        IPC
+    } else if is(b"net") {
+        NET
+    } else if is(b"uts") {
+        UTS
+    } else if is(b"net-initial-user") {
+        NetInitialUser
+    } else if is(b"host") {
+        Host
+    } else if is(b"read-only") {
+        ReadOnly
+    } else if is(b"interface") {
+        Interface
+    } else {
+        return None;
     };
-    let fits = |p: &str, c: &String| p == "*" || p == c;
-    if components.len() <= init.len() || !init.iter().zip(components).all(|(p, c)| fits(p, c)) {
-        return false;
+    Some((pattern, scope))
+}
+
+/// Whether the components fit the pattern: `*` stands for one component,
+/// and a trailing `*` for one or more.
+fn matches<'a>(pattern: &[u8], mut components: impl Iterator<Item = &'a [u8]>) -> bool {
+    let mut parts = bytes::parts(pattern, b'.').peekable();
+    while let Some(part) = parts.next() {
+        let Some(component) = components.next() else {
+            return false;
+        };
+        let last = parts.peek().is_none();
+        let wildcard = bytes::eq(part, b"*");
+        if last && wildcard {
+            return true;
+        }
+        if !wildcard && !bytes::eq(part, component) {
+            return false;
+        }
+        if last {
+            return components.next().is_none();
+        }
     }
-    let rest = &components[init.len()..];
-    match *last {
-        // A trailing wildcard takes one or more components.
-        "*" => true,
-        literal => rest.len() == 1 && rest[0] == literal,
-    }
+    false
 }
 
 #[cfg(test)]
@@ -200,13 +238,33 @@ mod tests {
         scope_of(&c)
     }
 
+    fn rows() -> Vec<(String, Scope)> {
+        bytes::parts(TABLE.as_bytes(), b'\n')
+            .filter_map(row)
+            .map(|(p, scope)| (String::from_utf8(p.to_vec()).unwrap(), scope))
+            .collect()
+    }
+
+    #[test]
+    fn every_line_is_a_row() {
+        let lines = TABLE.lines().count();
+        assert!(lines > 80, "{lines}");
+        assert_eq!(
+            rows().len(),
+            lines,
+            "a line that is no row is never matched"
+        );
+    }
+
     #[test]
     fn no_row_is_shadowed_by_an_earlier_one() {
-        for (i, (pattern, want)) in TABLE.iter().enumerate() {
+        let rows = rows();
+        for (i, (pattern, want)) in rows.iter().enumerate() {
             // A concrete key the row covers: its wildcards filled in.
-            let key = pattern.join(".").replace('*', "x");
-            let components: Vec<String> = key.split('.').map(str::to_string).collect();
-            let first = TABLE.iter().position(|(p, _)| matches(p, &components));
+            let key = pattern.replace('*', "x");
+            let first = rows
+                .iter()
+                .position(|(p, _)| matches(p.as_bytes(), key.split('.').map(str::as_bytes)));
             assert_eq!(first, Some(i), "row {key} is shadowed");
             assert_eq!(scope(&key), Some(*want));
         }

@@ -12,6 +12,7 @@ mod crio_bench;
 mod crio_config_examples;
 mod crio_e2e;
 mod enter;
+mod fast_path;
 mod faults;
 mod generated;
 mod json_schema;

@@ -56,6 +56,20 @@ struct Scenario {
 }
 
 const SCENARIOS: &[Scenario] = &[
+    // CRI-O's usual pod: the fast pin path (src/fastpin/) makes it.
+    Scenario {
+        name: "usual pod (fast path)",
+        args: &[
+            "--ipc",
+            "--net",
+            "--uts",
+            "-s",
+            "net.ipv4.ip_forward=1",
+            "-s",
+            "kernel.shm_rmid_forced=1",
+        ],
+        kinds: &["net", "ipc", "uts"],
+    },
     Scenario {
         name: "plain pod",
         args: &[
