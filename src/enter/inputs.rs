@@ -51,8 +51,7 @@ fn pod_tasks(targets: &[Opened], online: &CpuSet) -> Result<Vec<TaskSched>> {
     let mut kinds = Vec::new();
     // The members of these are "the pod" for CPU placement (see NsKind::pod_own).
     for t in targets.iter().filter(|t| t.kind.pod_own()) {
-        let own = procs::own_ns_inode(t.kind).at("readlink", procs::own_ns_path(t.kind))?;
-        if own != t.inode {
+        if super::targets::own_ns(t.kind)? != t.inode {
             kinds.push((t.kind, t.inode));
         }
     }

@@ -158,8 +158,6 @@ fn open_all(
     target: &str,
     pins: Option<&(Option<PinDir>, PinName)>,
 ) -> Result<Vec<Opened>> {
-    let own_user =
-        procs::own_ns_inode(NsKind::User).at("readlink", procs::own_ns_path(NsKind::User))?;
     let mut targets = Vec::new();
     for c in candidates {
         let opened = match pins {
@@ -169,7 +167,7 @@ fn open_all(
         let Some(target) = opened else {
             continue;
         };
-        if target.kind == NsKind::User && target.inode == own_user {
+        if target.kind == NsKind::User && target.inode == own_ns(NsKind::User)? {
             continue;
         }
         targets.push(target);
@@ -178,6 +176,12 @@ fn open_all(
         return Err(Error::Refused(format!("nothing to join: {target}")));
     }
     Ok(targets)
+}
+
+/// Our own namespace of `kind`, asked only where a target of that kind was
+/// found (a pod without a user namespace never asks for ours).
+pub(super) fn own_ns(kind: NsKind) -> Result<u64> {
+    procs::own_ns_inode(kind).at("readlink", procs::own_ns_path(kind))
 }
 
 /// Why a target with nothing to join is empty, for the error.
