@@ -10,8 +10,9 @@
 //! printable ASCII, a value printable ASCII with inner blanks only, no key
 //! twice, no `/` form or CRI-O 1.20's quoted list, no user namespace.
 
+use crate::bytes::{self, text};
 use crate::ns::NsKind;
-use crate::sys::bytes::{self, text, CStrings};
+use crate::sys::bytes::CStrings;
 use crate::sysctl::scope::{self, Scope};
 
 /// The namespaces the fast path creates, in creation order (`NsKind`'s).
