@@ -42,7 +42,9 @@ pub fn starts_with(s: &[u8], prefix: &[u8]) -> bool {
 
 /// `s` split at the first `sep`, which belongs to neither part.
 pub fn split_once(s: &[u8], sep: u8) -> Option<(&[u8], &[u8])> {
-    let at = (0..s.len()).find(|&i| byte(s, i) == sep)?;
+    // A search for a byte other than NUL is no libc idiom: left plain, as
+    // the sysctl table is read this way row by row.
+    let at = s.iter().position(|&b| b == sep)?;
     Some((s.get(..at)?, s.get(at + 1..)?))
 }
 
