@@ -72,6 +72,7 @@ step "the fast pin path runs in the shipped binary, before glibc starts"
 # arch_prctl (glibc sets up thread-local storage with it) and no brk; any
 # other command line goes through glibc's _start as before.
 trace="$work/fast.trace"
+mkdir -p "$work/pins" # a missing DIR is the full path's to create
 strace -f -qq -o "$trace" $bin -d "$work/pins" -f fast --ipc --net --uts \
   -s net.ipv4.ip_forward=1 -s kernel.shm_rmid_forced=1
 for kind in ipc net uts; do
