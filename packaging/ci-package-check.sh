@@ -67,11 +67,15 @@ $bin cleanup -d "$work/pins" -f ci
 [ ! -e "$pin" ] || fail "$pin is still there"
 ! findmnt -rn -o TARGET | grep -q "^$work/" || fail "a mount under $work is left"
 
+step "the fast-path checker (run by build-static.sh) rejects each thing it must"
+python3 packaging/check-fast-path.py --self-test
+
 step "the fast pin path runs in the shipped binary, before glibc starts"
 # CRI-O's usual pod is pinned before glibc's start-up (src/fastpin/): no
 # arch_prctl (glibc sets up thread-local storage with it) and no brk; any
 # other command line goes through glibc's _start as before.
 trace="$work/fast.trace"
+mkdir -p "$work/pins" # a missing DIR is the full path's to create
 strace -f -qq -o "$trace" $bin -d "$work/pins" -f fast --ipc --net --uts \
   -s net.ipv4.ip_forward=1 -s kernel.shm_rmid_forced=1
 for kind in ipc net uts; do

@@ -3,6 +3,7 @@
 //! Layout: `cli` parses, `pin` (and one module per subcommand) decides,
 //! `sys` performs syscalls; `name`, `sysctl`, `idmap` are pure parsers.
 
+mod bytes;
 mod caps;
 mod classify;
 mod cleanup;

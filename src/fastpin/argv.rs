@@ -10,8 +10,9 @@
 //! printable ASCII, a value printable ASCII with inner blanks only, no key
 //! twice, no `/` form or CRI-O 1.20's quoted list, no user namespace.
 
+use crate::bytes::{self, text};
 use crate::ns::NsKind;
-use crate::sys::bytes::{self, text, CStrings};
+use crate::sys::bytes::CStrings;
 use crate::sysctl::scope::{self, Scope};
 
 /// The namespaces the fast path creates, in creation order (`NsKind`'s).
@@ -142,6 +143,9 @@ pub struct Plan<'a> {
     /// Bit `k` set: a new namespace of `KINDS[k]`.
     pub kinds: u8,
     args: Args<'a>,
+    /// The kind of each sysctl's namespace, in command-line order: the
+    /// table is read once per key.
+    sysctl_kinds: [u8; SYSCTLS_MAX],
 }
 
 impl<'a> Plan<'a> {
@@ -150,11 +154,15 @@ impl<'a> Plan<'a> {
     }
 
     /// The sysctls in command-line order (each checked by `parse`).
-    pub fn sysctls(&self) -> impl Iterator<Item = Sysctl<'a>> + 'a {
-        options(self.args).filter_map(|opt| match opt {
-            Opt::Sysctl(spec) => sysctl(spec),
-            _ => None,
-        })
+    pub fn sysctls(&self) -> impl Iterator<Item = Sysctl<'a>> + '_ {
+        sysctl_specs(self.args)
+            .filter_map(|spec| bytes::split_once(text(spec), b'='))
+            .zip(self.sysctl_kinds)
+            .map(|((key, value), kind)| Sysctl {
+                key,
+                value,
+                kind: usize::from(kind),
+            })
     }
 
     /// Whether a key lives in a namespace of kind `k`.
@@ -179,22 +187,29 @@ pub fn parse(args: Args<'_>) -> Option<Plan<'_>> {
     if sysctls > SYSCTLS_MAX {
         return None;
     }
-    let plan = Plan {
+    let mut plan = Plan {
         dir: dir.filter(|d| is_dir(text(d)))?,
         name: name.filter(|n| is_name(text(n)))?,
         kinds: (kinds != 0).then_some(kinds)?,
         args,
+        sysctl_kinds: [0; SYSCTLS_MAX],
     };
-    let mut checked = 0;
-    for (i, s) in plan.sysctls().enumerate() {
+    for (i, spec) in sysctl_specs(args).enumerate() {
+        let s = sysctl(spec)?;
         let repeated = plan.sysctls().take(i).any(|t| bytes::eq(t.key, s.key));
         if !plan.creates(s.kind) || repeated {
             return None;
         }
-        checked += 1;
+        *plan.sysctl_kinds.get_mut(i)? = s.kind as u8;
     }
-    // A spec `sysctl` did not take leaves the count short.
-    (checked == sysctls).then_some(plan)
+    Some(plan)
+}
+
+fn sysctl_specs(args: Args<'_>) -> impl Iterator<Item = &[u8]> {
+    options(args).filter_map(|opt| match opt {
+        Opt::Sysctl(spec) => Some(spec),
+        _ => None,
+    })
 }
 
 /// Absolute, printable ASCII (spaces too), at most `DIR_MAX` bytes.

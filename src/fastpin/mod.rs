@@ -20,7 +20,7 @@
 //!
 //! What this code may not do, as it runs before glibc's start-up in a
 //! static-pie: call libc (its string functions are not resolved yet:
-//! `sys::bytes`), allocate, touch thread-local storage, read data holding
+//! `crate::bytes`), allocate, touch thread-local storage, read data holding
 //! pointers (not relocated yet: tables are text, `sysctl::scope`), panic.
 //! `packaging/check-fast-path.py` proves it on the built binary.
 //!
@@ -62,7 +62,7 @@ pub unsafe extern "C" fn entry(sp: *const usize) -> i32 {
 /// binary obeys no such variable: packaging/ci-package-check.sh).
 #[cfg(debug_assertions)]
 fn turns_off(env: &[u8]) -> bool {
-    crate::sys::bytes::eq(env, b"PINNS_FAST_PATH=0\0")
+    crate::bytes::eq(env, b"PINNS_FAST_PATH=0\0")
 }
 
 #[cfg(not(debug_assertions))]

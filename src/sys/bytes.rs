@@ -1,9 +1,11 @@
-//! Byte strings for code that runs before the C library has started (the
-//! fast pin path, `crate::fastpin`; also the sysctl table's reader). The
-//! compiler turns plain loops that measure, copy or compare bytes into calls
-//! to libc's `strlen`, `memcpy` or `bcmp`, which are not resolved yet then;
-//! these read and write each byte once, volatile, so it cannot.
+//! C strings and paths for code that runs before the C library has started
+//! (the fast pin path): argv and the environment as the kernel laid them
+//! out, and paths built on the stack. Each byte is read and written once,
+//! volatile, so that the compiler cannot make a `strlen` or `memcpy` call
+//! of a loop (libc's are not resolved yet then); `crate::bytes` has the
+//! comparisons.
 
+use crate::bytes::byte;
 use core::mem::MaybeUninit;
 use core::ptr;
 
@@ -63,76 +65,6 @@ pub fn with_c_strings<T>(strings: &[&str], f: impl FnOnce(CStrings<'_>) -> T) ->
     let ptrs: Vec<*const u8> = owned.iter().map(|c| c.as_ptr().cast()).collect();
     // SAFETY: the strings outlive the call.
     f(unsafe { CStrings::new(&ptrs) })
-}
-
-/// A NUL-terminated string without its NUL.
-pub fn text(s: &[u8]) -> &[u8] {
-    match s.split_last() {
-        Some((0, text)) => text,
-        _ => s,
-    }
-}
-
-/// The bytes of `s` before its first NUL (all of it if none).
-pub fn text_up_to_nul(s: &[u8]) -> &[u8] {
-    match (0..s.len()).find(|&i| byte(s, i) == 0) {
-        Some(end) => s.get(..end).unwrap_or(s),
-        None => s,
-    }
-}
-
-fn byte(s: &[u8], i: usize) -> u8 {
-    match s.get(i) {
-        // SAFETY: a reference into `s`.
-        Some(b) => unsafe { ptr::read_volatile(b) },
-        None => 0,
-    }
-}
-
-pub fn eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    (0..a.len()).all(|i| byte(a, i) == byte(b, i))
-}
-
-pub fn starts_with(s: &[u8], prefix: &[u8]) -> bool {
-    s.get(..prefix.len()).is_some_and(|head| eq(head, prefix))
-}
-
-/// `s` split at the first `sep`, which belongs to neither part.
-pub fn split_once(s: &[u8], sep: u8) -> Option<(&[u8], &[u8])> {
-    let at = (0..s.len()).find(|&i| byte(s, i) == sep)?;
-    Some((s.get(..at)?, s.get(at + 1..)?))
-}
-
-/// The parts of `s` between `sep`s (one empty part for an empty `s`).
-pub fn parts(s: &[u8], sep: u8) -> Parts<'_> {
-    Parts { rest: Some(s), sep }
-}
-
-#[derive(Clone)]
-pub struct Parts<'a> {
-    rest: Option<&'a [u8]>,
-    sep: u8,
-}
-
-impl<'a> Iterator for Parts<'a> {
-    type Item = &'a [u8];
-
-    fn next(&mut self) -> Option<&'a [u8]> {
-        let rest = self.rest?;
-        match split_once(rest, self.sep) {
-            Some((part, after)) => {
-                self.rest = Some(after);
-                Some(part)
-            }
-            None => {
-                self.rest = None;
-                Some(rest)
-            }
-        }
-    }
 }
 
 /// A path built in place on the stack, for the kernel: bytes, then a NUL.
@@ -209,19 +141,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn strings_split_compare_and_build() {
+    fn c_strings_and_paths() {
         let s = c"net.ipv4.ip_forward=1";
         let bytes = with_c_strings(&["net.ipv4.ip_forward=1"], |c| c.get(0).unwrap().to_vec());
         assert_eq!(bytes, s.to_bytes_with_nul());
-        assert_eq!(text(&bytes), s.to_bytes());
-        let (key, value) = split_once(text(&bytes), b'=').unwrap();
-        assert_eq!((key, value), (&b"net.ipv4.ip_forward"[..], &b"1"[..]));
-        assert!(eq(key, b"net.ipv4.ip_forward") && !eq(key, b"net.ipv4.ip_forwarx"));
-        assert!(starts_with(key, b"net.") && !starts_with(b"ne", b"net."));
-        let got: Vec<&[u8]> = parts(key, b'.').collect();
-        assert_eq!(got, [&b"net"[..], b"ipv4", b"ip_forward"]);
-        assert_eq!(parts(b"", b'.').count(), 1);
-        assert_eq!(parts(b"a..b.", b'.').count(), 4);
+        assert!(with_c_strings(&["a"], |c| c.get(1).is_none() && c.len() == 1));
 
         let mut p = CPath::<32>::default();
         assert!(p.push(b"/proc/sys/") && p.push_mapped(b"net.core", b'.', b'/'));

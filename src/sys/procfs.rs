@@ -5,8 +5,8 @@
 //! A private instance is created detached (`fsmount`, never attached
 //! anywhere in the tree) and goes away with its last descriptor.
 
+use crate::bytes;
 use crate::error::{Error, Result};
-use crate::sys::bytes;
 use nix::errno::Errno;
 use nix::fcntl::OFlag;
 use nix::sys::stat::Mode;
@@ -140,7 +140,7 @@ pub fn count_entries(dir: BorrowedFd<'_>, path: &Path, limit: usize) -> Result<u
 /// Entries in a getdents64 result, `.` and `..` not counted. A record:
 /// d_ino (8), d_off (8), d_reclen (2), d_type (1), the name, NUL-terminated
 /// and padded to 8 bytes. Also the fast pin path's, before the C library
-/// starts: no indexing that could panic, no libc (`sys::bytes`).
+/// starts: no indexing that could panic, no libc (`crate::bytes`).
 pub fn entries_in(records: &[u8]) -> usize {
     let mut rest = records;
     let mut count = 0;

@@ -16,8 +16,8 @@
 //! before the wildcard that covers it. In a pattern `*` stands for one
 //! component, and a trailing `*` for one or more.
 
+use crate::bytes;
 use crate::ns::NsKind;
-use crate::sys::bytes;
 
 /// Where a key lives, as far as a pod is concerned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
