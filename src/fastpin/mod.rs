@@ -5,8 +5,9 @@
 //! feature probe runs dozens of `cpuid` instructions, each a trap to the
 //! hypervisor (about 5 us each here), then tunables, the image's
 //! relocation, thread-local storage and stdio. An empty static C program
-//! takes 480 us to spawn and reap here, one that exits at its first
-//! instruction 150 us (bench/RESULTS.md, "The fast pin path").
+//! takes 540 us to spawn and reap here, one that exits at its first
+//! instruction 170 us (`bench/startup.sh`; bench/RESULTS.md, "Density,
+//! `enter` and `list`").
 //!
 //! How. The ELF entry point is `_pinns_start` (main.rs, linked with `-e` by
 //! build.rs), which calls [`entry`] with the initial stack. If the command
