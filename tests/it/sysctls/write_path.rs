@@ -10,10 +10,13 @@ use std::process::Command;
 /// Pins net+ipc with two sysctls, beside `live` live pods, from inside
 /// throwaway net and ipc namespaces (so a write that went to the caller's
 /// namespaces would change only those), and checks each value is in the
-/// pod and not in the caller. Returns the strace of the pin.
-fn writes_land_in_the_pod(inject: Option<&str>, user: bool, live: usize) -> String {
+/// pod and not in the caller. Returns the strace of the pin. Without a user
+/// namespace that is the fast pin path's (src/fastpin/), or the full
+/// path's when `full` (`PINNS_FAST_PATH=0`, debug builds).
+fn writes_land_in_the_pod(inject: Option<&str>, user: bool, live: usize, full: bool) -> String {
     let t = TestDir::new();
     let d = path_str(&t.pins()).to_string();
+    std::fs::create_dir_all(t.pins()).unwrap();
     live_pods(&d, live);
     let mut args = vec![
         "-d",
@@ -40,8 +43,9 @@ fn writes_land_in_the_pod(inject: Option<&str>, user: bool, live: usize) -> Stri
     // and shm_rmid_forced 0 there), runs pinns under strace from them, then
     // prints the caller's values: the pins outlive it.
     let script = format!(
-        "strace -f -qq -o {trace} -e trace=fsopen,fsconfig,fsmount,move_mount,mount,openat {inject} {bin} {args} && \
+        "{env} strace -f -qq -o {trace} -e trace=fsopen,fsconfig,fsmount,move_mount,mount,openat {inject} {bin} {args} && \
          cat /proc/sys/net/ipv4/ip_forward /proc/sys/kernel/shm_rmid_forced",
+        env = if full { "PINNS_FAST_PATH=0" } else { "" },
         trace = log.path().display(),
         inject = inject.map(|i| format!("-e inject={i}")).unwrap_or_default(),
         bin = BIN,
@@ -122,8 +126,14 @@ fn fell_back(trace: &str, errno: &str) {
 
 #[test]
 fn on_a_sparse_node_proc_sys_is_used() {
-    for (user, live) in [(false, 0), (true, 0), (false, DENSE - 1)] {
-        let trace = writes_land_in_the_pod(None, user, live);
+    for (user, live, full) in [
+        (false, 0, false),
+        (false, 0, true),
+        (true, 0, false),
+        (false, DENSE - 1, false),
+        (false, DENSE - 1, true),
+    ] {
+        let trace = writes_land_in_the_pod(None, user, live, full);
         assert!(!trace.contains("fsopen("), "{live} live pods: {trace}");
         used_host_proc_sys(&trace);
     }
@@ -131,32 +141,34 @@ fn on_a_sparse_node_proc_sys_is_used() {
 
 #[test]
 fn private_procfs_writes_resolve_in_the_new_namespaces() {
-    used_private_procfs(&writes_land_in_the_pod(None, false, DENSE));
+    for full in [false, true] {
+        used_private_procfs(&writes_land_in_the_pod(None, false, DENSE, full));
+    }
 }
 
 #[test]
 fn private_procfs_serves_the_user_namespace_helper() {
-    used_private_procfs(&writes_land_in_the_pod(None, true, DENSE));
+    used_private_procfs(&writes_land_in_the_pod(None, true, DENSE, false));
 }
 
 #[test]
 fn without_the_mount_api_proc_sys_is_used() {
-    fell_back(
-        &writes_land_in_the_pod(Some("fsopen:error=ENOSYS"), false, DENSE),
-        "ENOSYS",
-    );
-    fell_back(
-        &writes_land_in_the_pod(Some("fsopen:error=ENOSYS"), true, DENSE),
-        "ENOSYS",
-    );
+    for (user, full) in [(false, false), (false, true), (true, false)] {
+        fell_back(
+            &writes_land_in_the_pod(Some("fsopen:error=ENOSYS"), user, DENSE, full),
+            "ENOSYS",
+        );
+    }
 }
 
 #[test]
 fn when_the_mount_api_is_denied_proc_sys_is_used() {
-    fell_back(
-        &writes_land_in_the_pod(Some("fsopen:error=EPERM"), false, DENSE),
-        "EPERM",
-    );
+    for full in [false, true] {
+        fell_back(
+            &writes_land_in_the_pod(Some("fsopen:error=EPERM"), false, DENSE, full),
+            "EPERM",
+        );
+    }
 }
 
 /// On a dense node the private procfs instance is made before any change:
