@@ -17,6 +17,10 @@ use crate::sysctl::scope::{self, Scope};
 
 /// The namespaces the fast path creates, in creation order (`NsKind`'s).
 pub const KINDS: [NsKind; 3] = [NsKind::Ipc, NsKind::Uts, NsKind::Net];
+/// Places in [`KINDS`] of the kinds that hold sysctls written through
+/// `/proc/sys`.
+pub const IPC: usize = 0;
+pub const NET: usize = 2;
 
 /// Longest DIR taken (it is opened as given).
 const DIR_MAX: usize = 1024;
@@ -242,8 +246,8 @@ fn sysctl(spec: &[u8]) -> Option<Sysctl<'_>> {
         return None;
     }
     let kind = match scope::scope_of_parts(bytes::parts(key, b'.'))? {
-        Scope::Ns(NsKind::Ipc) => 0,
-        Scope::Ns(NsKind::Net) | Scope::NetInitialUser => 2,
+        Scope::Ns(NsKind::Ipc) => IPC,
+        Scope::Ns(NsKind::Net) | Scope::NetInitialUser => NET,
         _ => return None,
     };
     // One component is no key (and matches no row anyway).

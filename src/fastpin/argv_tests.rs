@@ -1,5 +1,6 @@
 use super::*;
 use crate::cli::crio_form;
+use crate::ns::NsKind;
 use crate::pin::{PinPlan, Source};
 use proptest::prelude::*;
 use std::ffi::OsString;
@@ -120,6 +121,7 @@ fn kind_strings_are_the_namespace_table_s() {
         assert_eq!(short_flag(k), format!("-{}", kind.short_flag()).as_bytes());
         assert_eq!(long_flag(k), format!("--{kind}").as_bytes());
     }
+    assert_eq!((KINDS[IPC], KINDS[NET]), (NsKind::Ipc, NsKind::Net));
     let mut sorted = KINDS;
     sorted.sort();
     assert_eq!(sorted, KINDS, "creation order");

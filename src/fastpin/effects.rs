@@ -10,16 +10,8 @@ use crate::sys::bytes::CPath;
 use crate::sys::raw::{self, Answer};
 use crate::sysctl_write::DENSE_PODS;
 
-const ENOENT: i32 = 2;
-const EEXIST: i32 = 17;
-const EACCES: i32 = 13;
-const EPERM: i32 = 1;
-const ENOTDIR: i32 = 20;
-const ENAMETOOLONG: i32 = 36;
-const ENOSYS: i32 = 38;
-const ELOOP: i32 = 40;
-const CAP_NET_ADMIN: u32 = 12;
-const CAP_SYS_ADMIN: u32 = 21;
+use crate::caps::{NET_ADMIN, SYS_ADMIN};
+use raw::{EACCES, EEXIST, ELOOP, ENAMETOOLONG, ENOENT, ENOSYS, ENOTDIR, EPERM};
 
 /// Why the fast path stopped short of a pin.
 enum Stop {
@@ -120,9 +112,9 @@ fn try_pin(plan: &Plan<'_>) -> Outcome<()> {
 
 /// The full path refuses up front when a capability is lacking, in words.
 fn require_capabilities(plan: &Plan<'_>) -> Outcome<()> {
-    let mut needs = 1u64 << CAP_SYS_ADMIN;
-    if plan.writes_into(2) {
-        needs |= 1 << CAP_NET_ADMIN;
+    let mut needs = 1u64 << SYS_ADMIN;
+    if plan.writes_into(argv::NET) {
+        needs |= 1 << NET_ADMIN;
     }
     match raw::effective_caps() {
         Ok(have) if have & needs == needs => Ok(()),
@@ -146,7 +138,7 @@ fn nothing_at(td: &Fd, plan: &Plan<'_>, k: usize) -> Outcome<()> {
 fn choose_proc_sys(plan: &Plan<'_>, type_dirs: &[Option<Fd>; 3]) -> Outcome<Option<Fd>> {
     let mut live = 0;
     // net first, then ipc: `density_kinds`' order.
-    for k in [2, 0] {
+    for k in [argv::NET, argv::IPC] {
         if live >= DENSE_PODS || !plan.writes_into(k) {
             continue;
         }

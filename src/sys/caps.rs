@@ -6,7 +6,7 @@ use crate::caps::CapSet;
 use crate::error::{Error, Result};
 use nix::errno::Errno;
 
-const VERSION_3: u32 = 0x2008_0522;
+pub(super) const VERSION_3: u32 = 0x2008_0522;
 
 #[repr(C)]
 struct Header {

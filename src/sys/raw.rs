@@ -17,40 +17,32 @@ use core::arch::asm;
 /// What the kernel answered: the result, or the errno.
 pub type Answer<T> = core::result::Result<T, i32>;
 
-pub const AT_FDCWD: i32 = -100;
-pub const O_RDONLY: i32 = 0;
-pub const O_WRONLY: i32 = 1;
-pub const O_CREAT: i32 = 0o100;
-pub const O_EXCL: i32 = 0o200;
-pub const O_DIRECTORY: i32 = 0o200000;
-pub const O_NOFOLLOW: i32 = 0o400000;
-pub const O_CLOEXEC: i32 = 0o2000000;
-pub const O_PATH: i32 = 0o10000000;
-pub const LOCK_EX: i32 = 2;
-pub const MS_BIND: usize = 4096;
-pub const MNT_DETACH: usize = 2;
-pub const AT_EMPTY_PATH: i32 = 0x1000;
-pub const AT_SYMLINK_NOFOLLOW: i32 = 0x100;
-pub const EINTR: i32 = 4;
-pub const EINVAL: i32 = 22;
-pub const EIO: i32 = 5;
+// The kernel's constants, from libc (compile-time values: nothing of libc
+// runs).
+pub use libc::{
+    AT_EMPTY_PATH, AT_FDCWD, AT_SYMLINK_NOFOLLOW, EACCES, EEXIST, EINTR, EINVAL, EIO, ELOOP,
+    ENAMETOOLONG, ENOENT, ENOSYS, ENOTDIR, EPERM, LOCK_EX, O_CLOEXEC, O_CREAT, O_DIRECTORY, O_EXCL,
+    O_NOFOLLOW, O_PATH, O_RDONLY, O_WRONLY,
+};
+pub const MS_BIND: usize = libc::MS_BIND as usize;
+pub const MNT_DETACH: usize = libc::MNT_DETACH as usize;
 
-const SYS_WRITE: usize = 1;
-const SYS_CLOSE: usize = 3;
-const SYS_CAPGET: usize = 125;
-const SYS_FLOCK: usize = 73;
-const SYS_MOUNT: usize = 165;
-const SYS_UMOUNT2: usize = 166;
-const SYS_GETDENTS64: usize = 217;
-const SYS_EXIT_GROUP: usize = 231;
-const SYS_OPENAT: usize = 257;
-const SYS_MKDIRAT: usize = 258;
-const SYS_NEWFSTATAT: usize = 262;
-const SYS_UNLINKAT: usize = 263;
-const SYS_UNSHARE: usize = 272;
-const SYS_FSOPEN: usize = 430;
-const SYS_FSCONFIG: usize = 431;
-const SYS_FSMOUNT: usize = 432;
+const SYS_WRITE: usize = libc::SYS_write as usize;
+const SYS_CLOSE: usize = libc::SYS_close as usize;
+const SYS_CAPGET: usize = libc::SYS_capget as usize;
+const SYS_FLOCK: usize = libc::SYS_flock as usize;
+const SYS_MOUNT: usize = libc::SYS_mount as usize;
+const SYS_UMOUNT2: usize = libc::SYS_umount2 as usize;
+const SYS_GETDENTS64: usize = libc::SYS_getdents64 as usize;
+const SYS_EXIT_GROUP: usize = libc::SYS_exit_group as usize;
+const SYS_OPENAT: usize = libc::SYS_openat as usize;
+const SYS_MKDIRAT: usize = libc::SYS_mkdirat as usize;
+const SYS_NEWFSTATAT: usize = libc::SYS_newfstatat as usize;
+const SYS_UNLINKAT: usize = libc::SYS_unlinkat as usize;
+const SYS_UNSHARE: usize = libc::SYS_unshare as usize;
+const SYS_FSOPEN: usize = libc::SYS_fsopen as usize;
+const SYS_FSCONFIG: usize = libc::SYS_fsconfig as usize;
+const SYS_FSMOUNT: usize = libc::SYS_fsmount as usize;
 
 /// # Safety
 /// The arguments must be what system call `n` expects; pointers must be
@@ -177,8 +169,7 @@ pub fn getdents64(fd: i32, buf: &mut [core::mem::MaybeUninit<u8>]) -> Answer<&[u
 
 /// The effective capability set (both 32-bit words).
 pub fn effective_caps() -> Answer<u64> {
-    const VERSION_3: u32 = 0x2008_0522;
-    let header = [VERSION_3, 0];
+    let header = [super::caps::VERSION_3, 0];
     // effective, permitted, inheritable; twice (two words each).
     let mut data = [0u32; 6];
     let (h, d) = (header.as_ptr() as usize, data.as_mut_ptr() as usize);
