@@ -15,14 +15,6 @@ pub fn text(s: &[u8]) -> &[u8] {
     }
 }
 
-/// The bytes of `s` before its first NUL (all of it if none).
-pub fn text_up_to_nul(s: &[u8]) -> &[u8] {
-    match (0..s.len()).find(|&i| byte(s, i) == 0) {
-        Some(end) => s.get(..end).unwrap_or(s),
-        None => s,
-    }
-}
-
 /// Byte `i` of `s` (0 past its end), through `black_box`: the compiler
 /// cannot see a loop of these as one `bcmp` or `strlen`.
 pub fn byte(s: &[u8], i: usize) -> u8 {
@@ -85,7 +77,6 @@ mod tests {
     fn strings_split_and_compare() {
         assert_eq!(text(b"net.x=1\0"), b"net.x=1");
         assert_eq!(text(b"no nul"), b"no nul");
-        assert_eq!(text_up_to_nul(b"ab\0\0\0"), b"ab");
         let (key, value) = split_once(b"net.ipv4.ip_forward=1", b'=').unwrap();
         assert_eq!((key, value), (&b"net.ipv4.ip_forward"[..], &b"1"[..]));
         assert!(eq(key, b"net.ipv4.ip_forward") && !eq(key, b"net.ipv4.ip_forwarx"));

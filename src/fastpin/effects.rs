@@ -8,7 +8,6 @@ use super::failure::{Failure, Step};
 use super::HAND_OFF;
 use crate::sys::bytes::CPath;
 use crate::sys::raw::{self, Answer};
-use crate::sysctl_write::DENSE_PODS;
 
 use crate::caps::{NET_ADMIN, SYS_ADMIN};
 use raw::{EACCES, EEXIST, ELOOP, ENAMETOOLONG, ENOENT, ENOSYS, ENOTDIR, EPERM};
@@ -84,7 +83,7 @@ fn try_pin(plan: &Plan<'_>) -> Outcome<()> {
             }
         }
     }
-    let proc_sys = choose_proc_sys(plan, &type_dirs)?;
+    let proc_sys = choose_proc_sys(plan)?;
     let flags = (0..KINDS.len())
         .filter(|&k| plan.creates(k))
         .fold(0, |acc, k| acc | argv::clone_flag(k));
@@ -132,21 +131,11 @@ fn nothing_at(td: &Fd, plan: &Plan<'_>, k: usize) -> Outcome<()> {
     }
 }
 
-/// `sysctl_write`'s density rule: the host's `/proc/sys` (`None`) below
-/// `DENSE_PODS` live pins of the kinds whose keys are written, a private
-/// procfs instance's `sys` from there on.
-fn choose_proc_sys(plan: &Plan<'_>, type_dirs: &[Option<Fd>; 3]) -> Outcome<Option<Fd>> {
-    let mut live = 0;
-    // net first, then ipc: `density_kinds`' order.
-    for k in [argv::NET, argv::IPC] {
-        if live >= DENSE_PODS || !plan.writes_into(k) {
-            continue;
-        }
-        if let Some(Some(td)) = type_dirs.get(k) {
-            live = live.max(count_entries(td, k)?);
-        }
-    }
-    if live < DENSE_PODS {
+/// As `ProcSys::for_keys`: a private procfs instance's `sys` (`None`: the
+/// host's `/proc/sys`, where the kernel will not make one). The fast path
+/// takes only keys under `/proc/sys`.
+fn choose_proc_sys(plan: &Plan<'_>) -> Outcome<Option<Fd>> {
+    if plan.sysctls().next().is_none() {
         return Ok(None);
     }
     match private_proc_sys() {
@@ -154,24 +143,6 @@ fn choose_proc_sys(plan: &Plan<'_>, type_dirs: &[Option<Fd>; 3]) -> Outcome<Opti
         Err((_, ENOSYS | EPERM | EACCES)) => Ok(None),
         Err((step, errno)) => Err(failed(step, 0)(errno)),
     }
-}
-
-/// Entries of a type directory, up to `DENSE_PODS` (as
-/// `sys::procfs::count_entries`).
-fn count_entries(td: &Fd, k: usize) -> Outcome<usize> {
-    let mut buf = [core::mem::MaybeUninit::<u8>::uninit(); 8192];
-    let mut count = 0;
-    while count < DENSE_PODS {
-        let records = raw::getdents64(td.0, &mut buf).map_err(failed(Step::ReadTypeDir, k))?;
-        if records.is_empty() {
-            break;
-        }
-        count += crate::sys::procfs::entries_in(records);
-        if records.len() + crate::sys::procfs::MAX_RECORD <= buf.len() {
-            break;
-        }
-    }
-    Ok(count.min(DENSE_PODS))
 }
 
 fn private_proc_sys() -> Result<Fd, (Step, i32)> {

@@ -21,7 +21,6 @@ pub enum Step {
     OpenDir = 1,
     OpenTypeDir,
     OpenPin,
-    ReadTypeDir,
     Fsopen,
     Fsconfig,
     Fsmount,
@@ -35,11 +34,10 @@ pub enum Step {
     MountPin,
 }
 
-const STEPS: [Step; 15] = [
+const STEPS: [Step; 14] = [
     Step::OpenDir,
     Step::OpenTypeDir,
     Step::OpenPin,
-    Step::ReadTypeDir,
     Step::Fsopen,
     Step::Fsconfig,
     Step::Fsmount,
@@ -106,7 +104,6 @@ impl Failure {
             Step::OpenDir => Error::path("open directory", &plan.dir, errno),
             Step::OpenTypeDir => Error::path("open directory", type_dir(), errno),
             Step::OpenPin => Error::path("open", pin(), errno),
-            Step::ReadTypeDir => Error::path("read directory", type_dir(), errno),
             Step::Fsopen => Error::call("fsopen a private procfs instance", errno),
             Step::Fsconfig => Error::call("fsconfig a private procfs instance", errno),
             Step::Fsmount => Error::call("fsmount a private procfs instance", errno),

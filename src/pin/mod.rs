@@ -18,8 +18,7 @@ use crate::ns::NsKind;
 use crate::pindir::undo::{Journal, Step};
 use crate::pindir::{mntns, Content, PinDir, Problem, TypeDir};
 use crate::sys;
-use crate::sys::procfs;
-use crate::sysctl_write::{self, ProcSys, DENSE_PODS};
+use crate::sysctl_write::ProcSys;
 use holder::NsHolder;
 use nix::errno::Errno;
 use std::os::fd::AsFd;
@@ -40,7 +39,7 @@ use std::rc::Rc;
 pub fn pin(plan: &PinPlan) -> Result<()> {
     sys::setid::refuse_setid()?;
     let existing = check_targets(plan)?;
-    let proc_sys = choose_proc_sys(plan, existing.as_ref())?;
+    let proc_sys = choose_proc_sys(plan)?;
     let mut journal = Journal::default();
     let mut sources = Vec::new();
     if !plan.creates(NsKind::Mnt) {
@@ -80,28 +79,14 @@ pub fn pin(plan: &PinPlan) -> Result<()> {
     Ok(())
 }
 
-/// How the sysctls get written (the density rule of `sysctl_write`),
-/// judged by the pins already in the type directories `check_targets`
-/// opened; None when there are none to write. Before any change: a private
-/// procfs instance must be made before unshare (a new user namespace may
-/// not make one).
-fn choose_proc_sys(plan: &PinPlan, existing: Option<&Existing>) -> Result<Option<ProcSys>> {
+/// How the sysctls get written (`sysctl_write`); None when there are none.
+/// Before any change: a private procfs instance must be made before
+/// unshare (a new user namespace may not make one).
+fn choose_proc_sys(plan: &PinPlan) -> Result<Option<ProcSys>> {
     if plan.sysctls.is_empty() {
         return Ok(None);
     }
-    let mut live = 0;
-    if let Some((_, type_dirs)) = existing {
-        for kind in sysctl_write::density_kinds(&plan.sysctls) {
-            if live >= DENSE_PODS {
-                break;
-            }
-            if let Some((_, Some(td))) = type_dirs.iter().find(|(k, _)| *k == kind) {
-                let path = plan.dir.join(kind.dir_name());
-                live = live.max(procfs::count_entries(td.fd(), &path, DENSE_PODS)?);
-            }
-        }
-    }
-    ProcSys::for_density(live).map(Some)
+    ProcSys::for_keys(&plan.sysctls).map(Some)
 }
 
 /// Creates (or takes) the namespaces; their holder lives in the journal so

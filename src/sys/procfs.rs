@@ -1,23 +1,17 @@
 //! Sysctl files: the host's `/proc/sys`, or a private procfs instance made
-//! with the new mount API; and a cheap count of a directory's entries, the
-//! density signal that chooses between them (`crate::sysctl_write`).
+//! with the new mount API (which one: `crate::sysctl_write`).
 //!
 //! A private instance is created detached (`fsmount`, never attached
 //! anywhere in the tree) and goes away with its last descriptor.
 
-use crate::bytes;
 use crate::error::{Error, Result};
 use nix::errno::Errno;
 use nix::fcntl::OFlag;
 use nix::sys::stat::Mode;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 const PROC_SYS: &str = "/proc/sys";
-/// The largest getdents64 record: 19 bytes of header, a 255-byte name and
-/// its NUL, padded to 8.
-pub const MAX_RECORD: usize = 280;
-
 // From <linux/mount.h>.
 const FSOPEN_CLOEXEC: libc::c_uint = 0x1;
 const FSCONFIG_CMD_CREATE: libc::c_uint = 6;
@@ -96,90 +90,9 @@ pub fn write_sysctl(dir: Option<BorrowedFd<'_>>, relative: &Path, data: &[u8]) -
     }
 }
 
-/// How many entries (other than `.` and `..`) the directory `dir` has,
-/// counted up to `limit`: reads no more of a large directory than it takes.
-/// `dir` must be open for reading; `path` only names it in an error.
-pub fn count_entries(dir: BorrowedFd<'_>, path: &Path, limit: usize) -> Result<usize> {
-    // 8 KiB holds 146 entries of CRI-O's 36-byte pin names: one call up to
-    // that limit. (The kernel's cost grows with what it returns: ~20 us for
-    // a full buffer on tmpfs here.) Left uninitialised: zeroing it would
-    // cost more than reading a small directory, and touch two stack pages.
-    let mut buf = std::mem::MaybeUninit::<[u64; 1024]>::uninit();
-    let mut count = 0;
-    while count < limit {
-        // SAFETY: the kernel writes at most the given length into `buf`.
-        let rc = unsafe {
-            libc::syscall(
-                libc::SYS_getdents64,
-                dir.as_raw_fd(),
-                buf.as_mut_ptr(),
-                std::mem::size_of_val(&buf),
-            )
-        };
-        let len = Errno::result(rc)
-            .map_err(|e| Error::path("read directory", PathBuf::from(path), e))?
-            as usize;
-        if len == 0 {
-            break;
-        }
-        // SAFETY: the kernel filled the first `len` bytes (at most the
-        // buffer's size) with records.
-        let records = unsafe { std::slice::from_raw_parts(buf.as_ptr().cast::<u8>(), len) };
-        count += entries_in(records);
-        // The kernel fills the buffer while the next record fits (tmpfs,
-        // ext4): room left for the largest one means the end was reached,
-        // and saves the call that would return 0. (A filesystem that
-        // returns less early only makes the count low: the host path.)
-        if len + MAX_RECORD <= std::mem::size_of_val(&buf) {
-            break;
-        }
-    }
-    Ok(count.min(limit))
-}
-
-/// Entries in a getdents64 result, `.` and `..` not counted. A record:
-/// d_ino (8), d_off (8), d_reclen (2), d_type (1), the name, NUL-terminated
-/// and padded to 8 bytes. Also the fast pin path's, before the C library
-/// starts: no indexing that could panic, no libc (`crate::bytes`).
-pub fn entries_in(records: &[u8]) -> usize {
-    let mut rest = records;
-    let mut count = 0;
-    while let (Some(&lo), Some(&hi)) = (rest.get(16), rest.get(17)) {
-        let reclen = usize::from(u16::from_ne_bytes([lo, hi]));
-        let (Some(record), Some(after)) = (rest.get(..reclen), rest.get(reclen..)) else {
-            break;
-        };
-        if reclen == 0 {
-            break;
-        }
-        let name = bytes::text_up_to_nul(record.get(19..).unwrap_or_default());
-        if !bytes::eq(name, b".") && !bytes::eq(name, b"..") {
-            count += 1;
-        }
-        rest = after;
-    }
-    count
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn counts_entries_up_to_the_limit() {
-        let dir = tempfile::tempdir().unwrap();
-        let open = || std::fs::File::open(dir.path()).unwrap();
-        assert_eq!(count_entries(open().as_fd(), dir.path(), 10).unwrap(), 0);
-        for i in 0..300 {
-            std::fs::write(dir.path().join(format!("{i:036}")), "").unwrap();
-        }
-        // 300 entries of 36-byte names take three reads of the buffer.
-        assert_eq!(
-            count_entries(open().as_fd(), dir.path(), 1000).unwrap(),
-            300
-        );
-        assert_eq!(count_entries(open().as_fd(), dir.path(), 64).unwrap(), 64);
-    }
 
     #[test]
     fn a_write_names_the_file_under_proc_sys() {

@@ -33,7 +33,6 @@ const SYS_CAPGET: usize = libc::SYS_capget as usize;
 const SYS_FLOCK: usize = libc::SYS_flock as usize;
 const SYS_MOUNT: usize = libc::SYS_mount as usize;
 const SYS_UMOUNT2: usize = libc::SYS_umount2 as usize;
-const SYS_GETDENTS64: usize = libc::SYS_getdents64 as usize;
 const SYS_EXIT_GROUP: usize = libc::SYS_exit_group as usize;
 const SYS_OPENAT: usize = libc::SYS_openat as usize;
 const SYS_MKDIRAT: usize = libc::SYS_mkdirat as usize;
@@ -156,15 +155,6 @@ pub fn stat_at(dir: i32, path: &[u8], flags: i32) -> Answer<(u64, u64)> {
     // SAFETY: the call succeeded, so the kernel wrote it.
     let st = unsafe { st.assume_init_ref() };
     Ok((st.st_dev, st.st_ino))
-}
-
-/// Fills `buf` with directory records; the bytes the kernel wrote.
-pub fn getdents64(fd: i32, buf: &mut [core::mem::MaybeUninit<u8>]) -> Answer<&[u8]> {
-    let (ptr, len) = (buf.as_mut_ptr() as usize, buf.len());
-    // SAFETY: the kernel writes at most `len` bytes into `buf`.
-    let n = unsafe { syscall(SYS_GETDENTS64, [fd as usize, ptr, len, 0, 0]) }?;
-    // SAFETY: the kernel initialised the first `n` (at most `len`) bytes.
-    Ok(unsafe { core::slice::from_raw_parts(buf.as_ptr().cast::<u8>(), n.min(len)) })
 }
 
 /// The effective capability set (both 32-bit words).

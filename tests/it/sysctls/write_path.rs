@@ -1,23 +1,23 @@
-//! Where the writes land: /proc/sys on a sparse node, a private procfs
-//! instance on a dense one, the fallbacks when the mount API is missing or
-//! denied, and a failing private procfs that changes nothing.
+//! Where the writes land: a private procfs instance at any density, the
+//! host's /proc/sys when the mount API is missing or denied, no instance
+//! for keys set by syscall, and a failing private procfs that changes
+//! nothing.
 
-use super::{live_pods, DENSE, WATCHED};
+use super::WATCHED;
 use crate::common;
 use common::*;
 use std::process::Command;
 
-/// Pins net+ipc with two sysctls, beside `live` live pods, from inside
+/// Pins net+ipc with two sysctls into an empty DIR, from inside
 /// throwaway net and ipc namespaces (so a write that went to the caller's
 /// namespaces would change only those), and checks each value is in the
 /// pod and not in the caller. Returns the strace of the pin. Without a user
 /// namespace that is the fast pin path's (src/fastpin/), or the full
 /// path's when `full` (`PINNS_FAST_PATH=0`, debug builds).
-fn writes_land_in_the_pod(inject: Option<&str>, user: bool, live: usize, full: bool) -> String {
+fn writes_land_in_the_pod(inject: Option<&str>, user: bool, full: bool) -> String {
     let t = TestDir::new();
     let d = path_str(&t.pins()).to_string();
     std::fs::create_dir_all(t.pins()).unwrap();
-    live_pods(&d, live);
     let mut args = vec![
         "-d",
         d.as_str(),
@@ -124,38 +124,43 @@ fn fell_back(trace: &str, errno: &str) {
     used_host_proc_sys(trace);
 }
 
+/// Nothing about the node is counted: the pin dir is empty here, and the
+/// private instance is still what the writes go through, on both paths
+/// and for the user namespace helper.
 #[test]
-fn on_a_sparse_node_proc_sys_is_used() {
-    for (user, live, full) in [
-        (false, 0, false),
-        (false, 0, true),
-        (true, 0, false),
-        (false, DENSE - 1, false),
-        (false, DENSE - 1, true),
-    ] {
-        let trace = writes_land_in_the_pod(None, user, live, full);
-        assert!(!trace.contains("fsopen("), "{live} live pods: {trace}");
-        used_host_proc_sys(&trace);
+fn the_private_procfs_is_used_on_an_empty_node() {
+    for (user, full) in [(false, false), (false, true), (true, false)] {
+        used_private_procfs(&writes_land_in_the_pod(None, user, full));
     }
 }
 
+/// `kernel.hostname` and `kernel.domainname` are set by syscall: no
+/// instance is made for them.
 #[test]
-fn private_procfs_writes_resolve_in_the_new_namespaces() {
-    for full in [false, true] {
-        used_private_procfs(&writes_land_in_the_pod(None, false, DENSE, full));
-    }
-}
-
-#[test]
-fn private_procfs_serves_the_user_namespace_helper() {
-    used_private_procfs(&writes_land_in_the_pod(None, true, DENSE, false));
+fn keys_set_by_syscall_make_no_procfs_instance() {
+    let t = TestDir::new();
+    let d = path_str(&t.pins()).to_string();
+    let log = tempfile::NamedTempFile::new().expect("trace file");
+    let args = ["-d", &d, "-f", "p", "--uts", "-s", "kernel.hostname=pod"];
+    let out = Command::new("strace")
+        .args(["-f", "-qq", "-e", "trace=fsopen,sethostname", "-o"])
+        .arg(log.path())
+        .arg(BIN)
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let trace = std::fs::read_to_string(log.path()).unwrap();
+    assert!(trace.contains("sethostname(\"pod\""), "{trace}");
+    assert!(!trace.contains("fsopen("), "{trace}");
+    assert_eq!(in_pins(&t, "p", &["uts"], "hostname").trim(), "pod");
 }
 
 #[test]
 fn without_the_mount_api_proc_sys_is_used() {
     for (user, full) in [(false, false), (false, true), (true, false)] {
         fell_back(
-            &writes_land_in_the_pod(Some("fsopen:error=ENOSYS"), user, DENSE, full),
+            &writes_land_in_the_pod(Some("fsopen:error=ENOSYS"), user, full),
             "ENOSYS",
         );
     }
@@ -165,20 +170,19 @@ fn without_the_mount_api_proc_sys_is_used() {
 fn when_the_mount_api_is_denied_proc_sys_is_used() {
     for full in [false, true] {
         fell_back(
-            &writes_land_in_the_pod(Some("fsopen:error=EPERM"), false, DENSE, full),
+            &writes_land_in_the_pod(Some("fsopen:error=EPERM"), false, full),
             "EPERM",
         );
     }
 }
 
-/// On a dense node the private procfs instance is made before any change:
+/// The private procfs instance is made before any change:
 /// a failure of any of its calls (other than the fallback errnos) is one
 /// line naming the call, and leaves the node as it was.
 #[test]
 fn a_failing_private_procfs_changes_nothing() {
     let t = TestDir::new();
     let d = path_str(&t.pins()).to_string();
-    live_pods(&d, DENSE);
     let args = [
         "-d",
         d.as_str(),
