@@ -135,6 +135,17 @@ def measure_tools(runner, cases, samples, level, rows, peak_rss):
                 rows.append([level, label, round(ms, 4), rss])
 
 
+def measure_elsewhere(runner, variants, workdir, level, samples, peak_rss):
+    """Pins into an empty DIR while the `level` live pods sit in another:
+    whether a helper's cost follows the namespaces on the node or only the
+    pins in its own DIR."""
+    other = os.path.join(workdir, "elsewhere")
+    os.makedirs(other, exist_ok=True)
+    rows = []
+    measure_pins(runner, variants, other, level, samples, rows, peak_rss)
+    return rows
+
+
 def fill(runner, floor, pins, have, want):
     """Grows the node to `want` live pods (net+ipc+uts, sysctls written)."""
     if want > have:
@@ -184,7 +195,7 @@ def verdict(value, limit):
     return f"NOT met: {value / limit - 1:.0%} over"
 
 
-def report(variants, levels, pin_rows, tool_rows, onepin):
+def report(variants, levels, pin_rows, tool_rows, onepin, else_rows):
     lines = []
     p = lambda s="": lines.append(s)  # noqa: E731
     med = {}
@@ -210,6 +221,16 @@ def report(variants, levels, pin_rows, tool_rows, onepin):
             own0 = med[levels[0], v, 1][1]
             p(f"{level:>9} {v:<7} {pin_s:>11.3f} {tot_s:>10.3f} {pin_n:>9.3f} {tot_n:>10.3f} {rss:>8.0f} "
               f"{tot_s / c:>6.2f} {tot_s / own0:>8.2f}  {n}")
+    top = levels[-1]
+    p()
+    p(f"Pins into an empty DIR while the {top} live pods are pinned in another; medians, ms")
+    p(f"{'variant':<7} {'pin+sysctls':>11} {'+teardown':>10} {'pin, none':>9} {'+teardown':>10} {'x own@0':>8}  n")
+    for v in variants:
+        sel = [[r for r in else_rows if r[1] == v and r[2] == s] for s in (1, 0)]
+        (pin_s, tot_s), (pin_n, tot_n) = [(median([r[3] for r in rs]), median([r[4] for r in rs])) for rs in sel]
+        med["elsewhere", v, 1] = (pin_s, tot_s)
+        p(f"{v:<7} {pin_s:>11.3f} {tot_s:>10.3f} {pin_n:>9.3f} {tot_n:>10.3f} "
+          f"{tot_s / med[levels[0], v, 1][1]:>8.2f}  {len(sel[0])}")
     p()
     p("Whole commands at each density; medians")
     p(f"{'live pods':>9} {'command':<18} {'ms':>9} {'RSS KiB':>8} {'ratio':>7}  n")
@@ -239,6 +260,8 @@ def report(variants, levels, pin_rows, tool_rows, onepin):
         p(f"  {top} live pods, pin+teardown ours/C <= 0.15: {r:.2f} ({verdict(r, 0.15)})")
     r = med[top, "pinns", 1][1] / ours[1]
     p(f"  {top} live pods, ours / ours on the empty node <= 1.3: {r:.2f} ({verdict(r, 1.3)})")
+    r = med["elsewhere", "pinns", 1][1] / ours[1]
+    p(f"  the same, those pods pinned in another DIR: {r:.2f} ({verdict(r, 1.3)})")
     for level in levels:
         if (level, "enter") in tool and (level, "nsenter") in tool:
             r = tool[level, "enter"][0] / tool[level, "nsenter"][0]
@@ -285,6 +308,7 @@ def main():
                  ("findmnt -rn", [findmnt, "-rn", "-t", "nsfs"]),
                  ("findmnt", [findmnt, "-t", "nsfs"])]
         measure_tools(runner, cases, a.list_samples, level, tool_rows, a.peak_rss)
+    else_rows = measure_elsewhere(runner, variants, a.workdir, levels[-1], a.samples, a.peak_rss)
 
     with open(os.path.join(a.out, "density-samples.csv"), "w", newline="") as f:
         w = csv.writer(f)
@@ -294,7 +318,11 @@ def main():
         w = csv.writer(f)
         w.writerow(["live_pods", "command", "ms", "rss_kb"])
         w.writerows(tool_rows)
-    print(report(variants, levels, pin_rows, tool_rows, onepin))
+    with open(os.path.join(a.out, "density-elsewhere.csv"), "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["live_pods_in_another_dir", "variant", "sysctls", "pin_ms", "pin_teardown_ms", "rss_kb"])
+        w.writerows(else_rows)
+    print(report(variants, levels, pin_rows, tool_rows, onepin, else_rows))
 
 
 if __name__ == "__main__":

@@ -2,8 +2,10 @@
 # Density benchmark: pin latency of pinns, CRI-O's C helper and a syscall
 # floor with 0, 1,000 and 5,000 live pods (pins holding net+ipc+uts
 # namespaces with sysctls written), with and without sysctls, torn down by
-# the caller as CRI-O does; `pinns enter` against nsenter and `pinns list`
-# against findmnt at each density. See bench/README.md. Run as root.
+# the caller as CRI-O does; the same pins into an empty DIR beside the top
+# level's live pods (a helper whose cost follows its own DIR, not the node's
+# namespaces, is caught there); `pinns enter` against nsenter and `pinns
+# list` against findmnt at each density. See bench/README.md. Run as root.
 set -euo pipefail
 
 usage() {

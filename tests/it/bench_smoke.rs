@@ -116,7 +116,7 @@ fn quick_benchmark_runs_end_to_end_and_leaves_nothing() {
 
 /// The density benchmark (pinns, CRI-O's C helper where installed, the
 /// syscall floor) runs in quick mode, writes a sample for every variant at
-/// every density, and leaves no mount, namespace pin, file or host sysctl
+/// every density and beside the live pods of another DIR, and leaves no mount, namespace pin, file or host sysctl
 /// change behind.
 #[test]
 fn quick_density_benchmark_runs_and_leaves_nothing() {
@@ -160,6 +160,18 @@ fn quick_density_benchmark_runs_and_leaves_nothing() {
             }
         }
     }
+    // The same pins into an empty DIR beside the top level's live pods.
+    let elsewhere = std::fs::read_to_string(out_dir.join("density-elsewhere.csv")).unwrap();
+    for v in &variants {
+        for sysctls in ["0", "1"] {
+            let rows = elsewhere
+                .lines()
+                .filter(|l| l.starts_with(&format!("20,{v},{sysctls},")))
+                .count();
+            assert_eq!(rows, 3, "elsewhere, {v}, sysctls {sysctls}:\n{elsewhere}");
+        }
+    }
+    assert!(stdout.contains("pinned in another DIR"), "{stdout}");
     let commands = std::fs::read_to_string(out_dir.join("density-commands.csv")).unwrap();
     for cmd in ["enter", "nsenter", "list", "findmnt -rn", "findmnt"] {
         assert!(
