@@ -1,12 +1,10 @@
 #!/usr/bin/env bash
 # Regenerates packaging/pin-path.order: the functions that a CRI-O pin
-# (net+ipc+uts, two sysctls) executes on a sparse node (sysctls through the
-# host's /proc/sys) and on a dense one (a private procfs instance), which
-# the fast pin path makes (src/fastpin/), then those a user-namespace pod
-# adds (the full path), for build-static.sh to lay out together in that
-# order. Run as root, with valgrind, after
-# the pin path changed (the static build warns when fewer than 90% of the
-# names still exist).
+# (net+ipc+uts, two sysctls) executes, which the fast pin path makes
+# (src/fastpin/), then those a user-namespace pod adds (the full path), for
+# build-static.sh to lay out together in that order. Run as root, with
+# valgrind, after the pin path changed (the static build warns when fewer
+# than 90% of the names still exist).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ "$(id -u)" = 0 ] || { echo "gen-pin-order: pins a namespace: run as root" >&2; exit 1; }
@@ -15,17 +13,13 @@ command -v valgrind >/dev/null || { echo "gen-pin-order: needs valgrind" >&2; ex
 export CARGO_TARGET_DIR=target/pin-order CARGO_PROFILE_RELEASE_STRIP=false
 bin=$(packaging/build-static.sh | tail -n 1)
 work=$(mktemp -d /run/pinns-order.XXXXXX)
-trap 'for p in sparse dense user; do for k in net ipc uts user; do umount -l "$work/$p/${k}ns/p" 2>/dev/null || true; done; done; rm -rf "$work"' EXIT
+trap 'for p in pod user; do for k in net ipc uts user; do umount -l "$work/$p/${k}ns/p" 2>/dev/null || true; done; done; rm -rf "$work"' EXIT
 
-# A dense node is one with DENSE_PODS (src/sysctl_write.rs) entries in
-# DIR/netns; pinns counts entries, so empty files stand for live pins here.
-# (valgrind 3.19 does not know fsopen and fails it with ENOSYS: the dense
-# run then takes the fallback, and the instance's own calls, small and
-# inlined, are not listed.)
-mkdir -p "$work/sparse" "$work/dense/netns" "$work/user"
-dense=$(sed -nE 's/^pub const DENSE_PODS: usize = ([0-9_]+);/\1/p' src/sysctl_write.rs | tr -d _)
-for i in $(seq "$dense"); do : >"$work/dense/netns/live$i"; done
-for p in sparse dense user; do
+# (valgrind 3.19 does not know fsopen and fails it with ENOSYS: the pin
+# then takes the host's /proc/sys, and the private instance's own calls,
+# small and inlined, are not listed.)
+mkdir -p "$work/pod" "$work/user"
+for p in pod user; do
   user=()
   [ "$p" = user ] && user=(--user --uid-mapping=0-100000-65536@ --gid-mapping=0-100000-65536@)
   valgrind -q --tool=callgrind --demangle=no --callgrind-out-file="$work/cg.$p.%p" \
@@ -34,7 +28,7 @@ done
 # Functions callgrind could not name are looked up by address.
 nm -n --defined-only "$bin" | awk '$2 ~ /^[tTwW]$/' >"$work/nm"
 # One name per line, each group sorted: the fast path's, then the rest.
-for group in "sparse dense" user; do
+for group in pod user; do
   # (The user pod's helper child writes a file of its own.)
   for p in $group; do sed -nE 's/^c?fn=\([0-9]+\) (.*)$/\1/p' "$work/cg.$p".*; done | sort -u
 done |
