@@ -20,6 +20,11 @@ import time
 MNT_DETACH = 2
 KINDS = ("net", "ipc", "uts")
 SYSCTLS = ["net.ipv4.ip_forward=1", "kernel.shm_rmid_forced=1"]
+# Interleaved with the pins at each level: a static program's spawn and
+# exit (the floor with COUNT 0: four mkdir that find their directory), which
+# nothing on the node's density should slow. The levels run one after
+# another; this says how fast the machine was meanwhile.
+CONTROL = "spawn"
 libc = ctypes.CDLL(None, use_errno=True)
 
 
@@ -105,10 +110,15 @@ def median(xs):
 def measure_pins(runner, variants, pins, level, samples, rows, peak_rss):
     """Interleaved pin + teardown of every variant, with and without sysctls;
     peak RSS from separate runs (every third sample) under peak-rss."""
-    combos = [(v, s) for v in variants for s in (True, False)]
+    combos = [(v, s) for v in variants for s in (True, False)] + [(CONTROL, False)]
     for i in range(samples + 2):  # the first two rounds warm caches, not counted
         shift = i % len(combos)
         for variant, with_sysctls in combos[shift:] + combos[:shift]:
+            if variant == CONTROL:
+                ms, _ = runner.run([variants["floor"], pins, CONTROL, "0"])
+                if i >= 2:
+                    rows.append([level, variant, 0, round(ms, 4), round(ms, 4), ""])
+                continue
             name = f"s{level}-{variant}-{int(with_sysctls)}-{i}"
             argv = pin_argv(variant, variants[variant], pins, name, SYSCTLS if with_sysctls else [])
             t0 = time.perf_counter_ns()
@@ -133,6 +143,11 @@ def measure_tools(runner, cases, samples, level, rows, peak_rss):
             rss = runner.peak(peak_rss, argv) if i % 2 == 1 else ""
             if i >= 1:
                 rows.append([level, label, round(ms, 4), rss])
+
+
+def load_1min():
+    with open("/proc/loadavg") as f:
+        return float(f.read().split()[0])
 
 
 def measure_elsewhere(runner, variants, workdir, level, samples, peak_rss):
@@ -195,7 +210,7 @@ def verdict(value, limit):
     return f"NOT met: {value / limit - 1:.0%} over"
 
 
-def report(variants, levels, pin_rows, tool_rows, onepin, else_rows):
+def report(variants, levels, pin_rows, tool_rows, onepin, else_rows, loads):
     lines = []
     p = lambda s="": lines.append(s)  # noqa: E731
     med = {}
@@ -221,6 +236,12 @@ def report(variants, levels, pin_rows, tool_rows, onepin, else_rows):
             own0 = med[levels[0], v, 1][1]
             p(f"{level:>9} {v:<7} {pin_s:>11.3f} {tot_s:>10.3f} {pin_n:>9.3f} {tot_n:>10.3f} {rss:>8.0f} "
               f"{tot_s / c:>6.2f} {tot_s / own0:>8.2f}  {n}")
+    control = {lv: median([r[4] for r in pin_rows if r[0] == lv and r[1] == CONTROL]) for lv in levels}
+    p(f"Control, a static program's spawn + exit interleaved with the pins, ms: "
+      + ", ".join(f"{lv}: {control[lv]:.3f}" for lv in levels))
+    p("Load average (1 min) when each level's pins started / ended (the levels run one after")
+    p("another, so a ratio to the empty node also compares two moments of a shared machine):")
+    p("  " + ", ".join(f"{k}: {a:.2f} / {b:.2f}" for k, (a, b) in loads.items()))
     top = levels[-1]
     p()
     p(f"Pins into an empty DIR while the {top} live pods are pinned in another; medians, ms")
@@ -262,6 +283,9 @@ def report(variants, levels, pin_rows, tool_rows, onepin, else_rows):
     p(f"  {top} live pods, ours / ours on the empty node <= 1.3: {r:.2f} ({verdict(r, 1.3)})")
     r = med["elsewhere", "pinns", 1][1] / ours[1]
     p(f"  the same, those pods pinned in another DIR: {r:.2f} ({verdict(r, 1.3)})")
+    drift = control[top] / control[zero]
+    r = med[top, "pinns", 1][1] / ours[1] / drift
+    p(f"  the same over the control's {drift:.2f}x between the two levels (not the issue's measure): {r:.2f}")
     for level in levels:
         if (level, "enter") in tool and (level, "nsenter") in tool:
             r = tool[level, "enter"][0] / tool[level, "nsenter"][0]
@@ -292,12 +316,14 @@ def main():
     # The pod `enter` joins: pinned once, kept throughout (list counts it too).
     runner.run([a.floor, pins, "target", "1", *SYSCTLS])
     onepin = profile(variants, pins, a.out) if a.profile else []
-    pin_rows, tool_rows, have = [], [], 0
+    pin_rows, tool_rows, have, loads = [], [], 0, {}
     for level in levels:
         fill(runner, a.floor, pins, have, level)
         have = max(have, level)
         time.sleep(a.settle)
+        start = load_1min()
         measure_pins(runner, variants, pins, level, a.samples, pin_rows, a.peak_rss)
+        loads[level] = (start, load_1min())
         ns = [f"--{k}={pins}/{k}ns/target" for k in KINDS]
         true = shutil.which("true")
         cases = [("enter", [a.pinns, "enter", "-d", pins, "target", "--", true]),
@@ -308,7 +334,9 @@ def main():
                  ("findmnt -rn", [findmnt, "-rn", "-t", "nsfs"]),
                  ("findmnt", [findmnt, "-t", "nsfs"])]
         measure_tools(runner, cases, a.list_samples, level, tool_rows, a.peak_rss)
+    start = load_1min()
     else_rows = measure_elsewhere(runner, variants, a.workdir, levels[-1], a.samples, a.peak_rss)
+    loads[f"{levels[-1]} elsewhere"] = (start, load_1min())
 
     with open(os.path.join(a.out, "density-samples.csv"), "w", newline="") as f:
         w = csv.writer(f)
@@ -322,7 +350,7 @@ def main():
         w = csv.writer(f)
         w.writerow(["live_pods_in_another_dir", "variant", "sysctls", "pin_ms", "pin_teardown_ms", "rss_kb"])
         w.writerows(else_rows)
-    print(report(variants, levels, pin_rows, tool_rows, onepin, else_rows))
+    print(report(variants, levels, pin_rows, tool_rows, onepin, else_rows, loads))
 
 
 if __name__ == "__main__":
