@@ -26,10 +26,11 @@
 //! `packaging/check-fast-path.py` proves it on the built binary.
 //!
 //! Same effects as the full path, in the same order, with the same flags:
-//! checks of DIR and the pin paths, the density rule of `sysctl_write`, one
-//! `unshare`, the sysctls, the type directories, DIR's lock, then each pin
-//! (`O_CREAT|O_EXCL`, bind mount). In a debug build, `PINNS_FAST_PATH=0` in
-//! the environment turns it off, for tests that compare the two paths.
+//! checks of DIR and the pin paths, the private procfs instance of
+//! `sysctl_write`, one `unshare`, the sysctls, the type directories, DIR's
+//! lock, then each pin (`O_CREAT|O_EXCL`, bind mount). In a debug build,
+//! `PINNS_FAST_PATH=0` in the environment turns it off, for tests that
+//! compare the two paths.
 
 pub mod argv;
 #[cfg(target_arch = "x86_64")]
