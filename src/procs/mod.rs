@@ -14,6 +14,7 @@ pub use scan::{members, parse_ns_link, NsIndex};
 use crate::cpuset::CpuSet;
 use crate::escape::Text;
 use crate::ns::NsKind;
+use crate::sys;
 use crate::task::{SchedPolicy, TaskSched};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
@@ -51,21 +52,12 @@ pub struct TaskId {
 
 /// Every process (thread-group) id currently in `/proc`.
 pub fn pids() -> Vec<i32> {
-    numeric_entries("/proc")
+    sys::proclinks::numbered_entries("/proc")
 }
 
 /// Every thread id of a process; empty once it has exited.
 pub fn tids(pid: i32) -> Vec<i32> {
-    numeric_entries(&format!("/proc/{pid}/task"))
-}
-
-fn numeric_entries(dir: &str) -> Vec<i32> {
-    let Ok(dir) = std::fs::read_dir(dir) else {
-        return Vec::new();
-    };
-    dir.flatten()
-        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
-        .collect()
+    sys::proclinks::numbered_entries(&format!("/proc/{pid}/task"))
 }
 
 /// Every task of a process; an exited process yields an empty list.

@@ -124,3 +124,95 @@ impl ProcDir {
         }
     }
 }
+
+/// The entries of directory `path` whose names are decimal numbers (the
+/// processes of `/proc`, the tasks of `/proc/<pid>/task`), read with
+/// `getdents64` into a buffer on the stack: `std::fs::read_dir` allocated
+/// a 32 KiB buffer and a name per entry, a fifth of `enter`'s instructions.
+/// Empty if the directory cannot be read (a process gone).
+pub fn numbered_entries(path: &str) -> Vec<i32> {
+    let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY;
+    let Ok(dir) = super::files::openat_owned(None, Path::new(path), flags, Mode::empty()) else {
+        return Vec::new();
+    };
+    let mut buf = std::mem::MaybeUninit::<[u64; 1024]>::uninit();
+    let mut found = Vec::new();
+    loop {
+        // SAFETY: the kernel writes at most the given length into `buf`.
+        let rc = unsafe {
+            libc::syscall(
+                libc::SYS_getdents64,
+                dir.as_raw_fd(),
+                buf.as_mut_ptr(),
+                std::mem::size_of_val(&buf),
+            )
+        };
+        let len = match Errno::result(rc) {
+            Ok(0) | Err(_) => return found,
+            Ok(n) => n as usize,
+        };
+        // SAFETY: the kernel filled the first `len` bytes (at most the
+        // buffer's size) with records.
+        let records = unsafe { std::slice::from_raw_parts(buf.as_ptr().cast::<u8>(), len) };
+        found.extend(dirent_names(records).filter_map(decimal));
+    }
+}
+
+/// The names in a `getdents64` result. A record: d_ino (8), d_off (8),
+/// d_reclen (2), d_type (1), the name, NUL-terminated and padded to 8.
+fn dirent_names(records: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let mut rest = records;
+    std::iter::from_fn(move || {
+        let reclen = usize::from(u16::from_ne_bytes([*rest.get(16)?, *rest.get(17)?]));
+        let record = rest.get(..reclen).filter(|_| reclen > 19)?;
+        rest = &rest[reclen..];
+        let name = &record[19..];
+        Some(&name[..name.iter().position(|&b| b == 0).unwrap_or(name.len())])
+    })
+}
+
+/// A name made only of ASCII digits, as a number that fits an i32.
+fn decimal(name: &[u8]) -> Option<i32> {
+    if name.is_empty() || !name.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    std::str::from_utf8(name).ok()?.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(name: &str) -> Vec<u8> {
+        let len = (19 + name.len() + 1).div_ceil(8) * 8;
+        let mut r = vec![0u8; len];
+        r[16..18].copy_from_slice(&(len as u16).to_ne_bytes());
+        r[19..19 + name.len()].copy_from_slice(name.as_bytes());
+        r
+    }
+
+    #[test]
+    fn records_are_walked_and_only_numbers_kept() {
+        let records: Vec<u8> = [".", "..", "1", "self", "4194304", "12a", "99999999999", "7"]
+            .iter()
+            .flat_map(|n| record(n))
+            .collect();
+        let names: Vec<&[u8]> = dirent_names(&records).collect();
+        assert_eq!(names.len(), 8);
+        assert_eq!(names[3], b"self");
+        let numbers: Vec<i32> = names.into_iter().filter_map(decimal).collect();
+        assert_eq!(numbers, [1, 4194304, 7]);
+        // A truncated or zero-length record ends the walk.
+        assert_eq!(dirent_names(&records[..records.len() - 3]).count(), 7);
+        assert_eq!(dirent_names(&[0u8; 24]).count(), 0);
+    }
+
+    #[test]
+    fn proc_lists_this_process_and_its_thread() {
+        let me = std::process::id() as i32;
+        assert!(numbered_entries("/proc").contains(&me));
+        let tid = nix::unistd::gettid().as_raw();
+        assert!(numbered_entries(&format!("/proc/{me}/task")).contains(&tid));
+        assert!(numbered_entries("/proc/no-such-dir").is_empty());
+    }
+}
