@@ -62,11 +62,14 @@ pub enum Command {
     ///
     /// The command runs SCHED_OTHER (an inherited real-time policy is reset),
     /// stays in the caller's cgroup (joining a cgroup namespace changes only
-    /// what it sees), gets only file descriptors 0, 1 and 2, and is a child of
-    /// pinns, which passes its exit status through (128+N if killed by signal
-    /// N). SIGINT/SIGTERM/SIGHUP/SIGQUIT sent to pinns are forwarded to it;
-    /// those from the terminal (Ctrl-C) reach it directly, as it is in the
-    /// terminal's foreground process group with pinns.
+    /// what it sees) and gets only file descriptors 0, 1 and 2. pinns
+    /// becomes the command (it execs, as nsenter does), so its exit status,
+    /// its signals and its terminal are its own. Where a PID namespace other
+    /// than the caller's is joined, the command must be a child to land in
+    /// it: pinns then waits for it and passes its exit status through
+    /// (128+N if killed by signal N), forwards SIGINT/SIGTERM/SIGHUP/SIGQUIT
+    /// sent to pinns, and survives a Ctrl-C, which reaches the command
+    /// directly.
     Enter(EnterArgs),
     Cleanup(CleanupArgs),
     List(ListArgs),

@@ -8,7 +8,8 @@
 //! 2. find the pod's tasks and choose the CPUs (reads the host's `/proc`);
 //! 3. set affinity, SCHED_OTHER and nice on ourselves (inherited by the command);
 //! 4. join the namespaces;
-//! 5. spawn the command (it lands in a joined PID namespace), wait for it.
+//! 5. become the command (exec, as `nsenter` does), or, where a PID
+//!    namespace other than ours was joined, spawn it there and wait for it.
 
 mod inputs;
 mod join;
@@ -86,6 +87,8 @@ pub fn enter(args: &EnterRequest) -> Result<u8> {
     let explicit = args.cpus.as_deref().map(CpuSet::parse).transpose()?;
 
     let targets = targets::open(args)?;
+    // Asked before the mount namespace is joined: its /proc may not be ours.
+    let as_child = joins_another_pid_ns(&targets)?;
     let inputs = inputs::read(&targets, avoid, explicit, args.allow_isolated)?;
     let placement = placement::choose(&inputs)?;
     if args.verbose {
@@ -101,8 +104,20 @@ pub fn enter(args: &EnterRequest) -> Result<u8> {
     if args.verbose {
         crate::output::log::info(&format!("running {command:?}"));
     }
-    let status = sys::exec::run(&command)?;
-    Ok(status)
+    if as_child {
+        return sys::exec::run(&command);
+    }
+    match sys::exec::replace_with(&command)? {}
+}
+
+/// A joined PID namespace holds only children made after the join: the
+/// command must then be one. Our own (a `--pid` target in our PID
+/// namespace) changes nothing, and then pinns becomes the command.
+fn joins_another_pid_ns(targets: &[Opened]) -> Result<bool> {
+    match targets.iter().find(|t| t.kind == NsKind::Pid) {
+        Some(t) => Ok(targets::own_ns(NsKind::Pid)? != t.inode),
+        None => Ok(false),
+    }
 }
 
 fn parse_cpus(list: Option<&str>) -> Result<CpuSet> {
