@@ -94,10 +94,7 @@ fn quick_benchmark_runs_end_to_end_and_leaves_nothing() {
     let samples = std::fs::read_to_string(out_dir.join("pod-create-samples.csv")).unwrap();
     for mode in MODES {
         for phase in ["create", "remove"] {
-            let n = samples
-                .lines()
-                .filter(|l| l.starts_with(&format!("{mode},{phase},")))
-                .count();
+            let n = rows_starting(&samples, &format!("{mode},{phase},"));
             assert_eq!(n, 5, "{mode} {phase}: 5 pods x 1 round expected");
         }
     }
@@ -155,10 +152,7 @@ fn quick_density_benchmark_runs_and_leaves_nothing() {
         for level in levels {
             for v in &variants {
                 for sysctls in ["0", "1"] {
-                    let n = rows
-                        .lines()
-                        .filter(|l| l.starts_with(&format!("{level},{v},{sysctls},")))
-                        .count();
+                    let n = rows_starting(&rows, &format!("{level},{v},{sysctls},"));
                     assert_eq!(n, 3, "{file}: {level}, {v}, sysctls {sysctls}:\n{rows}");
                 }
             }
@@ -283,4 +277,9 @@ fn assert_nothing_left(tmp_parent: &std::path::Path) {
         Vec::<String>::new(),
         "containers left behind"
     );
+}
+
+/// How many lines of a CSV file start with `prefix`.
+fn rows_starting(csv: &str, prefix: &str) -> usize {
+    csv.lines().filter(|l| l.starts_with(prefix)).count()
 }
