@@ -128,7 +128,7 @@ impl ProcDir {
 /// The entries of directory `path` whose names are decimal numbers (the
 /// processes of `/proc`, the tasks of `/proc/<pid>/task`), read with
 /// `getdents64` into a buffer on the stack: `std::fs::read_dir` allocated
-/// a 32 KiB buffer and a name per entry, a fifth of `enter`'s instructions.
+/// a 32 KiB buffer and a name per entry (65k of `enter`'s 517k instructions).
 /// Empty if the directory cannot be read (a process gone).
 pub fn numbered_entries(path: &str) -> Vec<i32> {
     let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY;
